@@ -1,0 +1,1 @@
+"""ADAPT: turn what was heard into decisions (exports now; metrics and reports later)."""

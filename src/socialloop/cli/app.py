@@ -1,0 +1,146 @@
+"""The ``socialloop`` command group: shared options, workspace lookup and error remedies.
+
+Library errors carry no CLI wording; ``SocialloopGroup`` turns each into a message with a
+remedy and an exit status (1 for errors, 2 for usage, 130 for Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from socialloop.errors import (
+    AlreadyExists,
+    ConfigError,
+    ExportError,
+    ImportFormatError,
+    NotFound,
+    QueryError,
+    SocialloopError,
+    StoreError,
+    WorkspaceExists,
+    WorkspaceNotFound,
+)
+from socialloop.workspace import Workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def remedy(exc: SocialloopError) -> str:
+    """The message a user sees for a library error: what happened and what to do."""
+    if isinstance(exc, WorkspaceNotFound):
+        return (
+            f"No socialloop workspace at {exc.path}.\n"
+            f"Create one with `socialloop init {exc.path}`, or point to an existing one with "
+            "--workspace DIR or the SOCIALLOOP_WORKSPACE variable."
+        )
+    if isinstance(exc, QueryError):
+        lines = [f"Invalid query: {exc}"]
+        if exc.query and exc.column:
+            lines.append(f"  {exc.query}")
+            lines.append("  " + " " * (exc.column - 1) + "^")
+        lines.append("See docs/query-language.md for the syntax.")
+        return "\n".join(lines)
+    if isinstance(exc, NotFound):
+        return f"{exc}. List what exists with `socialloop brand list`."
+    if isinstance(exc, AlreadyExists):
+        return f"{exc}. Change it with `socialloop brand edit`, or pick another name."
+    if isinstance(exc, WorkspaceExists):
+        return f"{exc}. Use it as it is, or choose another directory."
+    if isinstance(exc, ImportFormatError):
+        return (
+            f"{exc}\nName the format with --format (see `socialloop import --help`), or map "
+            "the columns with --map text=COL,created_at=COL."
+        )
+    if isinstance(exc, ExportError):
+        return str(exc)
+    if isinstance(exc, ConfigError):
+        return f"Invalid settings: {exc}\nFix socialloop.toml or the SOCIALLOOP_* variables."
+    if isinstance(exc, StoreError):
+        return (
+            f"Store error: {exc}\nCheck database_url in socialloop.toml and that the disk has room."
+        )
+    return str(exc)
+
+
+class SocialloopGroup(click.Group):
+    """A click group that turns library errors into remedies."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SocialloopError as exc:
+            err_console().print(f"[bold red]Error:[/] {remedy(exc)}", markup=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            err_console().print(
+                "Interrupted. Work committed so far is kept; run it again to finish."
+            )
+            sys.exit(130)
+
+
+def workspace_option(func: F) -> F:
+    """``--workspace DIR`` (env SOCIALLOOP_WORKSPACE, default the current directory)."""
+    return click.option(
+        "--workspace",
+        "-w",
+        "workspace",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="SOCIALLOOP_WORKSPACE",
+        default=None,
+        help="Workspace directory [env SOCIALLOOP_WORKSPACE; default: current directory].",
+    )(func)
+
+
+def open_workspace(path: Path | None) -> Workspace:
+    return Workspace.open(path if path is not None else Path(os.getcwd()))
+
+
+def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
+    """An ISO date or datetime from the command line, as aware UTC. A bare date given as an
+    upper bound (``end``) means the end of that day."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            dt = datetime.combine(d, time.min, tzinfo=UTC)
+            if end:
+                from datetime import timedelta
+
+                dt += timedelta(days=1)
+            return dt
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date (2024-05-01) or datetime (2024-05-01T12:00:00Z)"
+        ) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_map(values: tuple[str, ...]) -> dict[str, str]:
+    """``--map text=COL,created_at=COL`` (repeatable) into a dict."""
+    out: dict[str, str] = {}
+    for value in values:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            key, sep, col = part.partition("=")
+            if not sep or not key.strip() or not col.strip():
+                raise click.BadParameter(
+                    f"{part!r} is not FIELD=COLUMN (for example text=body,created_at=date)",
+                    param_hint="--map",
+                )
+            out[key.strip()] = col.strip()
+    return out

@@ -1,0 +1,153 @@
+"""``socialloop brand add | list | show | edit | remove``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from socialloop.cli.app import open_workspace, workspace_option
+from socialloop.cli.output import print_posts
+
+
+@click.group("brand")
+def brand_group() -> None:
+    """Define your brand and its competitors as boolean queries."""
+
+
+@brand_group.command("add")
+@click.argument("name")
+@click.option("--query", "-q", required=True, help="Boolean query deciding which posts mention it.")
+@click.option("--competitor", is_flag=True, help="A competitor rather than your own brand.")
+@click.option("--values", default=None, help="The brand's stated values and promises (text).")
+@click.option(
+    "--assume",
+    "assumptions",
+    multiple=True,
+    help="What the team assumes customers care about (repeatable).",
+)
+@workspace_option
+def brand_add(
+    name: str,
+    query: str,
+    competitor: bool,
+    values: str | None,
+    assumptions: tuple[str, ...],
+    workspace: Path | None,
+) -> None:
+    """Add brand NAME and match its query against every stored post."""
+    with open_workspace(workspace) as ws:
+        brand, matched = ws.add_brand(
+            name, query, competitor=competitor, values=values, assumptions=assumptions
+        )
+        kind = "competitor" if brand.competitor else "brand"
+        click.echo(f"Added {kind} {brand.name!r}: {matched:,} stored posts match.")
+
+
+@brand_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@workspace_option
+def brand_list(as_json: bool, workspace: Path | None) -> None:
+    """List brands with their queries and matching post counts."""
+    with open_workspace(workspace) as ws:
+        rows = ws.brands_with_counts()
+        if as_json:
+            doc = [{**b.to_dict(), "posts": n} for b, n in rows]
+            click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+            return
+        if not rows:
+            click.echo("No brands yet. Add one with `socialloop brand add NAME --query QUERY`.")
+            return
+        table = Table()
+        for col in ("brand", "kind", "posts", "query"):
+            table.add_column(col, justify="right" if col == "posts" else "left")
+        for b, n in rows:
+            table.add_row(
+                Text(b.name), "competitor" if b.competitor else "own", f"{n:,}", Text(b.query)
+            )
+        Console(highlight=False).print(table)
+
+
+@brand_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@workspace_option
+def brand_show(name: str, as_json: bool, workspace: Path | None) -> None:
+    """Show one brand: query, values, assumptions and its latest posts."""
+    with open_workspace(workspace) as ws:
+        brand = ws.store.get_brand(name)
+        count = ws.count(None, brand=brand.name)
+        if as_json:
+            click.echo(
+                orjson.dumps(
+                    {**brand.to_dict(), "posts": count}, option=orjson.OPT_INDENT_2
+                ).decode()
+            )
+            return
+        console = Console(highlight=False)
+        console.print(
+            Text(brand.name, style="bold"),
+            Text("(competitor)" if brand.competitor else "(own brand)"),
+        )
+        console.print(Text(f"query:  {brand.query}"))
+        console.print(f"posts:  {count:,}")
+        if brand.values:
+            console.print(Text(f"values: {brand.values}"))
+        for a in brand.assumptions:
+            console.print(Text(f"assumes: {a}"))
+        latest = ws.search(None, brand=brand.name, limit=5)
+        if latest:
+            print_posts(console, latest, title="Latest posts")
+
+
+@brand_group.command("edit")
+@click.argument("name")
+@click.option("--name", "new_name", default=None, help="Rename the brand.")
+@click.option("--query", "-q", default=None, help="New query (all stored posts are rematched).")
+@click.option("--competitor/--own", default=None, help="Mark as competitor or own brand.")
+@click.option("--values", default=None, help="New stated values.")
+@click.option(
+    "--assume", "assumptions", multiple=True, help="Replace the assumptions (repeatable)."
+)
+@workspace_option
+def brand_edit(
+    name: str,
+    new_name: str | None,
+    query: str | None,
+    competitor: bool | None,
+    values: str | None,
+    assumptions: tuple[str, ...],
+    workspace: Path | None,
+) -> None:
+    """Change brand NAME; a new query is matched again against every stored post."""
+    with open_workspace(workspace) as ws:
+        brand, matched = ws.edit_brand(
+            name,
+            new_name=new_name,
+            query=query,
+            competitor=competitor,
+            values=values,
+            assumptions=assumptions or None,
+        )
+        msg = f"Updated {brand.name!r}."
+        if matched is not None:
+            msg += f" Rematched: {matched:,} stored posts match."
+        click.echo(msg)
+
+
+@brand_group.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@workspace_option
+def brand_remove(name: str, yes: bool, workspace: Path | None) -> None:
+    """Remove brand NAME (posts stay; only its matches go)."""
+    with open_workspace(workspace) as ws:
+        brand = ws.store.get_brand(name)
+        if not yes:
+            click.confirm(f"Remove brand {brand.name!r}?", abort=True)
+        ws.remove_brand(brand.name)
+        click.echo(f"Removed {brand.name!r}.")

@@ -1,0 +1,207 @@
+"""``socialloop import``, ``search`` and ``export``: LISTEN from files, find and take out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from socialloop.cli.app import open_workspace, parse_map, parse_when, workspace_option
+from socialloop.cli.output import csv_text, jsonl_lines, print_posts
+from socialloop.listen.importer import ImportReport, import_files
+
+
+class RichImportProgress:
+    """A per-file byte progress bar with a running post count (on stderr)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start_file(self, path: str, total_bytes: int | None) -> None:
+        self.task = self.progress.add_task(Path(path).name, total=total_bytes, posts=0)
+
+    def advance(self, bytes_done: int, posts: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=bytes_done, posts=posts)
+
+    def end_file(self) -> None:
+        self.task = None
+
+
+def print_report(console: Console, report: ImportReport) -> None:
+    for f in report.files:
+        line = f"  {f.path}: {f.read:,} posts read, {f.rejected:,} rejected"
+        if f.format:
+            line += f" (format {f.format})"
+        if f.error:
+            line += f" - ERROR: {f.error}"
+        console.print(line, markup=False, highlight=False)
+    console.print(
+        f"Import run {report.run_id} {report.status}: read {report.read:,}, new {report.new:,}, "
+        f"updated {report.updated:,}, unchanged {report.unchanged:,}, "
+        f"rejected {report.rejected:,}",
+        markup=False,
+        highlight=False,
+    )
+    for line in report.first_rejects[:10]:
+        console.print(f"  rejected {line}", markup=False, highlight=False)
+    if report.rejects_path:
+        console.print(f"Rejected records written to {report.rejects_path}", markup=False)
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    help="Input format: auto, socialloop, twitter-v2, twitter-v1, mastodon, bluesky, reddit, "
+    "twcs, airline, csv, jsonl.",
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    help="Column map for generic CSV/JSONL: text=COL,created_at=COL,id=COL,author=COL,...",
+)
+@click.option("--source", default=None, help="Name of the source these posts come from.")
+@click.option("--network", default=None, help="Network of generic CSV/JSONL rows (e.g. twitter).")
+@click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+@workspace_option
+def import_cmd(
+    files: tuple[Path, ...],
+    fmt: str,
+    mapping: tuple[str, ...],
+    source: str | None,
+    network: str | None,
+    no_progress: bool,
+    workspace: Path | None,
+) -> None:
+    """Import conversations from FILES (JSONL, JSON, CSV/TSV, gzip; platform exports).
+
+    Good records are kept, bad ones reported and written to a rejects file. Exits non-zero only
+    when nothing could be read.
+    """
+    column_map = parse_map(mapping)
+    console = Console(stderr=True, highlight=False)
+    with open_workspace(workspace) as ws:
+        show = not no_progress and console.is_terminal
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[posts]:,} posts"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not show,
+        ) as progress:
+            report = import_files(
+                ws,
+                list(files),
+                fmt=fmt,
+                column_map=column_map or None,
+                source=source,
+                network=network,
+                progress=RichImportProgress(progress),
+            )
+        print_report(Console(highlight=False), report)
+        if report.read == 0:
+            sys.exit(1)
+
+
+@click.command("search")
+@click.argument("query", required=False)
+@click.option("--brand", "-b", default=None, help="Only posts that mention this brand.")
+@click.option("--since", default=None, help="From this ISO date/datetime (inclusive, UTC).")
+@click.option("--until", default=None, help="Up to this ISO date (inclusive) or datetime.")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
+@workspace_option
+def search_cmd(
+    query: str | None,
+    brand: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    fmt: str,
+    count_only: bool,
+    workspace: Path | None,
+) -> None:
+    """Search stored posts with the boolean QUERY language (newest first)."""
+    since_dt = parse_when(since)
+    until_dt = parse_when(until, end=True)
+    with open_workspace(workspace) as ws:
+        if count_only:
+            click.echo(ws.count(query, brand=brand, since=since_dt, until=until_dt))
+            return
+        posts = ws.search(query, brand=brand, since=since_dt, until=until_dt, limit=limit)
+        if fmt == "jsonl":
+            out = sys.stdout.buffer
+            for line in jsonl_lines(posts):
+                out.write(line)
+            out.flush()
+        elif fmt == "csv":
+            for chunk in csv_text(posts):
+                sys.stdout.write(chunk)
+        else:
+            console = Console(highlight=False)
+            if not posts:
+                console.print("No matching posts.")
+                return
+            total = ws.count(query, brand=brand, since=since_dt, until=until_dt)
+            print_posts(console, posts, title=f"{total:,} matching posts (newest {len(posts)})")
+
+
+@click.command("export")
+@click.argument("query", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "parquet"]),
+    required=True,
+    help="Output format (parquet needs the 'parquet' extra: pip install socialloop[parquet]).",
+)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--brand", "-b", default=None, help="Only posts that mention this brand.")
+@click.option("--since", default=None, help="From this ISO date/datetime (inclusive, UTC).")
+@click.option("--until", default=None, help="Up to this ISO date (inclusive) or datetime.")
+@workspace_option
+def export_cmd(
+    query: str | None,
+    fmt: str,
+    out: Path,
+    brand: str | None,
+    since: str | None,
+    until: str | None,
+    workspace: Path | None,
+) -> None:
+    """Export stored posts (all, or those matching QUERY) to CSV, JSONL or Parquet."""
+    from socialloop.adapt.export import export_posts
+
+    with open_workspace(workspace) as ws:
+        posts = ws.iter_posts(
+            query, brand=brand, since=parse_when(since), until=parse_when(until, end=True)
+        )
+        n = export_posts(posts, out, fmt)
+        click.echo(f"Exported {n:,} posts to {out}")

@@ -1,0 +1,44 @@
+"""The ``socialloop`` console script: one command group, one module per verb group."""
+
+from __future__ import annotations
+
+import click
+
+from socialloop import __version__
+from socialloop.cli.app import SocialloopGroup
+from socialloop.cli.brand_cmds import brand_group
+from socialloop.cli.data_cmds import export_cmd, import_cmd, search_cmd
+from socialloop.cli.simulate_cmd import simulate_cmd
+from socialloop.cli.workspace_cmds import init_cmd, status_cmd
+
+
+@click.group(cls=SocialloopGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="socialloop")
+def cli() -> None:
+    """socialloop: listen to, learn from, engage with and adapt to the public conversation
+    about your brand and its competitors.
+
+    Start with `socialloop init`, define brands with `socialloop brand add`, bring posts in
+    with `socialloop import` (or `socialloop simulate` for demo data) and explore them with
+    `socialloop search`. Every command takes --workspace DIR (env SOCIALLOOP_WORKSPACE).
+    """
+
+
+for command in (
+    init_cmd,
+    status_cmd,
+    brand_group,
+    import_cmd,
+    search_cmd,
+    export_cmd,
+    simulate_cmd,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="socialloop")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Workspace settings: ``socialloop.toml`` overlaid with ``SOCIALLOOP_*`` environment variables.
+
+Settings are a plain frozen object handed to whoever needs them (no module-level state).
+Relative SQLite paths in ``database_url`` are resolved against the workspace directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from socialloop.errors import ConfigError
+
+CONFIG_FILE = "socialloop.toml"
+DEFAULT_DB_FILE = "socialloop.db"
+
+TEMPLATE = """\
+# socialloop workspace settings. Environment variables SOCIALLOOP_<KEY> override them
+# (e.g. SOCIALLOOP_DATABASE_URL).
+
+[workspace]
+name = "{name}"
+
+[store]
+# SQLite file inside the workspace by default; a PostgreSQL URL
+# (postgresql+psycopg://user@host/db) is the team-server option.
+database_url = "{database_url}"
+
+[import]
+# posts per transaction; larger is faster, smaller loses less work on a crash
+batch_size = 5000
+# where rejected records are written (relative to the workspace)
+rejects_dir = "rejects"
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    root: Path
+    name: str
+    database_url: str
+    batch_size: int = 5000
+    rejects_dir: Path = Path("rejects")
+
+    @property
+    def rejects_path(self) -> Path:
+        return self.rejects_dir if self.rejects_dir.is_absolute() else self.root / self.rejects_dir
+
+
+def _resolve_url(url: str, root: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////"):
+        rest = url[len(prefix) :]
+        if rest and rest != ":memory:" and not Path(rest).is_absolute():
+            return f"{prefix}{(root / rest).resolve()}"
+    return url
+
+
+def _get(table: Mapping[str, Any], key: str, kind: type, path: str) -> Any:
+    value = table.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ConfigError(f"{path}: '{key}' must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``root/socialloop.toml`` and apply environment overrides."""
+    env = os.environ if environ is None else environ
+    path = root / CONFIG_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    ws = data.get("workspace", {})
+    store = data.get("store", {})
+    imp = data.get("import", {})
+    name = _get(ws, "name", str, str(path)) or root.name
+    url = env.get("SOCIALLOOP_DATABASE_URL") or _get(store, "database_url", str, str(path))
+    url = url or f"sqlite:///{DEFAULT_DB_FILE}"
+    batch = env.get("SOCIALLOOP_BATCH_SIZE") or _get(imp, "batch_size", int, str(path)) or 5000
+    try:
+        batch_size = int(batch)
+    except ValueError as exc:
+        raise ConfigError(f"batch_size must be an integer, not {batch!r}") from exc
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
+    rejects = _get(imp, "rejects_dir", str, str(path)) or "rejects"
+    return Settings(
+        root=root,
+        name=name,
+        database_url=_resolve_url(url, root),
+        batch_size=batch_size,
+        rejects_dir=Path(rejects),
+    )
+
+
+def write_default_config(root: Path, *, name: str, database_url: str | None = None) -> Path:
+    path = root / CONFIG_FILE
+    url = database_url or f"sqlite:///{DEFAULT_DB_FILE}"
+    path.write_text(
+        TEMPLATE.format(name=name.replace('"', "'"), database_url=url), encoding="utf-8"
+    )
+    return path

@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the socialloop store (applied on open)."""

@@ -1,0 +1,467 @@
+"""The Store: one object over the database that every stage reads and writes.
+
+It opens (and migrates) the database, and offers the repositories the rest of socialloop
+uses: posts (upsert, search, export), brands and their post matches, sources and import runs.
+SQL goes through SQLAlchemy Core only (no string-built SQL), so a PostgreSQL URL can follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from socialloop.errors import AlreadyExists, NotFound, StoreError
+from socialloop.models import Author, Brand, Post
+from socialloop.store.engine import ConnectHook, make_engine, migrate
+from socialloop.store.schema import (
+    authors,
+    brands,
+    import_runs,
+    interactions,
+    post_brands,
+    posts,
+    sources,
+)
+from socialloop.store.writer import UpsertResult, derive_threads, dialect_insert, upsert_posts
+
+
+def _utc(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(slots=True)
+class RunCounts:
+    read: int = 0
+    new: int = 0
+    updated: int = 0
+    rejected: int = 0
+
+
+POST_COLUMNS = [
+    posts.c.pk,
+    posts.c.id,
+    posts.c.network,
+    posts.c.native_id,
+    posts.c.url,
+    posts.c.text,
+    posts.c.lang,
+    posts.c.created_at,
+    posts.c.collected_at,
+    posts.c.parent_id,
+    posts.c.root_id,
+    posts.c.reshare_of,
+    posts.c.quote_of,
+    posts.c.reply_to_handle,
+    posts.c.mentions,
+    posts.c.hashtags,
+    posts.c.links,
+    posts.c.likes,
+    posts.c.reshares,
+    posts.c.replies,
+    posts.c.views,
+    authors.c.network.label("a_network"),
+    authors.c.handle.label("a_handle"),
+    authors.c.name.label("a_name"),
+    authors.c.followers.label("a_followers"),
+    authors.c.following.label("a_following"),
+    authors.c.verified.label("a_verified"),
+    posts.c.author_handle,
+]
+
+
+def row_to_post(row: Any) -> Post:
+    """A Post from a row selected with ``POST_COLUMNS``."""
+    author: Author | None = None
+    if row.a_handle is not None:
+        author = Author(
+            network=row.a_network,
+            handle=row.a_handle,
+            name=row.a_name,
+            followers=row.a_followers,
+            following=row.a_following,
+            verified=row.a_verified,
+        )
+    elif row.author_handle is not None:
+        author = Author(network=row.network, handle=row.author_handle)
+    created = _utc(row.created_at)
+    assert created is not None
+    return Post(
+        network=row.network,
+        native_id=row.native_id,
+        text=row.text,
+        created_at=created,
+        author=author,
+        url=row.url,
+        lang=row.lang,
+        parent_id=row.parent_id,
+        root_id=row.root_id,
+        reshare_of=row.reshare_of,
+        quote_of=row.quote_of,
+        reply_to_handle=row.reply_to_handle,
+        mentions=list(row.mentions or []),
+        hashtags=list(row.hashtags or []),
+        links=list(row.links or []),
+        likes=row.likes,
+        reshares=row.reshares,
+        replies=row.replies,
+        views=row.views,
+        collected_at=_utc(row.collected_at),
+    )
+
+
+class Store:
+    """The database of a workspace."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(
+        cls, url: str, *, on_connect: list[ConnectHook] | None = None, apply_migrations: bool = True
+    ) -> Store:
+        engine = make_engine(url, on_connect=on_connect)
+        if apply_migrations:
+            migrate(engine)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed when the block ends, rolled back on any error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store operation failed: {exc}") from exc
+
+    # -- posts -------------------------------------------------------------------------------
+
+    def upsert_posts(
+        self, batch: Sequence[Post], *, source_id: int | None = None, run_id: int | None = None
+    ) -> UpsertResult:
+        with self.begin() as conn:
+            return upsert_posts(conn, batch, source_id=source_id, run_id=run_id)
+
+    def derive_threads(self) -> int:
+        with self.begin() as conn:
+            return derive_threads(conn)
+
+    def _post_select(
+        self,
+        where: ColumnElement[bool] | None = None,
+        *,
+        brand_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Select[Any]:
+        stmt = select(*POST_COLUMNS).select_from(
+            posts.outerjoin(authors, authors.c.id == posts.c.author_id)
+        )
+        conds: list[ColumnElement[bool]] = []
+        if where is not None:
+            conds.append(where)
+        if brand_id is not None:
+            conds.append(
+                posts.c.pk.in_(
+                    select(post_brands.c.post_pk).where(post_brands.c.brand_id == brand_id)
+                )
+            )
+        if since is not None:
+            conds.append(posts.c.created_at >= since.astimezone(UTC).replace(tzinfo=None))
+        if until is not None:
+            conds.append(posts.c.created_at < until.astimezone(UTC).replace(tzinfo=None))
+        if conds:
+            stmt = stmt.where(and_(*conds))
+        return stmt
+
+    def search(
+        self,
+        where: ColumnElement[bool] | None = None,
+        *,
+        brand_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[Post]:
+        """Matching posts, newest first."""
+        stmt = self._post_select(where, brand_id=brand_id, since=since, until=until)
+        stmt = stmt.order_by(posts.c.created_at.desc(), posts.c.pk.desc())
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.begin() as conn:
+            return [row_to_post(r) for r in conn.execute(stmt)]
+
+    def count(
+        self,
+        where: ColumnElement[bool] | None = None,
+        *,
+        brand_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        inner = self._post_select(where, brand_id=brand_id, since=since, until=until)
+        inner = inner.with_only_columns(posts.c.pk)
+        stmt = select(func.count()).select_from(inner.subquery())
+        with self.begin() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def iter_posts(
+        self,
+        where: ColumnElement[bool] | None = None,
+        *,
+        brand_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch_size: int = 5000,
+    ) -> Iterator[Post]:
+        """Every matching post in store order, streamed in keyset pages (constant memory)."""
+        last = 0
+        while True:
+            stmt = self._post_select(where, brand_id=brand_id, since=since, until=until)
+            stmt = stmt.where(posts.c.pk > last).order_by(posts.c.pk).limit(batch_size)
+            with self.begin() as conn:
+                rows = list(conn.execute(stmt))
+            if not rows:
+                return
+            for r in rows:
+                yield row_to_post(r)
+            last = rows[-1].pk
+
+    def get_post(self, post_id: str) -> Post | None:
+        rows = self.search(posts.c.id == post_id, limit=1)
+        return rows[0] if rows else None
+
+    def stats(self) -> dict[str, int]:
+        with self.begin() as conn:
+            return {
+                "posts": int(conn.execute(select(func.count()).select_from(posts)).scalar_one()),
+                "authors": int(
+                    conn.execute(select(func.count()).select_from(authors)).scalar_one()
+                ),
+                "interactions": int(
+                    conn.execute(select(func.count()).select_from(interactions)).scalar_one()
+                ),
+                "threads": int(
+                    conn.execute(
+                        select(func.count(func.distinct(posts.c.root_id))).where(
+                            posts.c.parent_id.is_not(None)
+                        )
+                    ).scalar_one()
+                ),
+            }
+
+    # -- brands ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _brand(row: Any) -> Brand:
+        return Brand(
+            id=row.id,
+            name=row.name,
+            query=row.query,
+            competitor=bool(row.competitor),
+            values=row.brand_values,
+            assumptions=list(row.assumptions or []),
+            created_at=_utc(row.created_at),
+            updated_at=_utc(row.updated_at),
+        )
+
+    def list_brands(self) -> list[Brand]:
+        with self.begin() as conn:
+            return [self._brand(r) for r in conn.execute(select(brands).order_by(brands.c.id))]
+
+    def get_brand(self, name: str) -> Brand:
+        with self.begin() as conn:
+            row = conn.execute(
+                select(brands).where(func.lower(brands.c.name) == name.lower())
+            ).first()
+        if row is None:
+            raise NotFound(f"no brand named {name!r}")
+        return self._brand(row)
+
+    def add_brand(self, brand: Brand) -> Brand:
+        now = _now()
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.execute(
+                    select(brands.c.id).where(func.lower(brands.c.name) == brand.name.lower())
+                ).first()
+                if exists is not None:
+                    raise AlreadyExists(f"a brand named {brand.name!r} already exists")
+                res = conn.execute(
+                    insert(brands).values(
+                        name=brand.name,
+                        query=brand.query,
+                        competitor=brand.competitor,
+                        brand_values=brand.values,
+                        assumptions=list(brand.assumptions),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError as exc:
+            raise AlreadyExists(f"a brand named {brand.name!r} already exists") from exc
+        pk = res.inserted_primary_key
+        assert pk is not None
+        return self.get_brand(brand.name) if pk[0] else brand
+
+    def update_brand(self, name: str, **changes: Any) -> Brand:
+        current = self.get_brand(name)
+        values: dict[str, Any] = {}
+        for key, value in changes.items():
+            if value is None:
+                continue
+            column = {"values": "brand_values"}.get(key, key)
+            values[column] = value
+        if "name" in values and values["name"].lower() != current.name.lower():
+            try:
+                self.get_brand(values["name"])
+            except NotFound:
+                pass
+            else:
+                raise AlreadyExists(f"a brand named {values['name']!r} already exists")
+        if values:
+            values["updated_at"] = _now()
+            with self.begin() as conn:
+                conn.execute(update(brands).where(brands.c.id == current.id).values(**values))
+        return self.get_brand(values.get("name", current.name))
+
+    def remove_brand(self, name: str) -> None:
+        brand = self.get_brand(name)
+        with self.begin() as conn:
+            conn.execute(delete(post_brands).where(post_brands.c.brand_id == brand.id))
+            conn.execute(delete(brands).where(brands.c.id == brand.id))
+
+    def add_matches(self, conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
+        """Record (brand_id, post_pk) matches; existing pairs are kept."""
+        if not pairs:
+            return
+        conn.execute(
+            dialect_insert(conn, post_brands).on_conflict_do_nothing(),
+            [{"brand_id": b, "post_pk": p} for b, p in pairs],
+        )
+
+    def clear_matches(self, conn: Connection, post_pks: Sequence[int]) -> None:
+        for i in range(0, len(post_pks), 500):
+            conn.execute(
+                delete(post_brands).where(post_brands.c.post_pk.in_(post_pks[i : i + 500]))
+            )
+
+    def rematch_brand(self, brand_id: int, where: ColumnElement[bool]) -> int:
+        """Recompute one brand's matches over every stored post (set-based, in SQL)."""
+        with self.begin() as conn:
+            conn.execute(delete(post_brands).where(post_brands.c.brand_id == brand_id))
+            sel = select(literal(brand_id, posts.c.pk.type), posts.c.pk).where(where)
+            conn.execute(insert(post_brands).from_select(["brand_id", "post_pk"], sel))
+            return int(
+                conn.execute(
+                    select(func.count()).where(post_brands.c.brand_id == brand_id)
+                ).scalar_one()
+            )
+
+    def brand_counts(self) -> dict[int, int]:
+        with self.begin() as conn:
+            rows = conn.execute(
+                select(post_brands.c.brand_id, func.count()).group_by(post_brands.c.brand_id)
+            )
+            return {int(b): int(n) for b, n in rows}
+
+    # -- sources and import runs -------------------------------------------------------------
+
+    def ensure_source(self, name: str, connector: str, config: dict[str, Any] | None = None) -> int:
+        now = _now()
+        with self.begin() as conn:
+            row = conn.execute(select(sources.c.id).where(sources.c.name == name)).first()
+            if row is not None:
+                return int(row.id)
+            res = conn.execute(
+                insert(sources).values(
+                    name=name,
+                    connector=connector,
+                    config=config or {},
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            key = res.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def start_run(self, files: list[str], fmt: str | None, source_id: int | None) -> int:
+        with self.begin() as conn:
+            res = conn.execute(
+                insert(import_runs).values(
+                    source_id=source_id,
+                    files=files,
+                    format=fmt,
+                    status="running",
+                    started_at=_now(),
+                    read=0,
+                    new=0,
+                    updated=0,
+                    rejected=0,
+                )
+            )
+            key = res.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def update_run(
+        self,
+        run_id: int,
+        counts: RunCounts,
+        *,
+        status: str | None = None,
+        rejects_path: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "read": counts.read,
+            "new": counts.new,
+            "updated": counts.updated,
+            "rejected": counts.rejected,
+        }
+        if status is not None:
+            values["status"] = status
+            if status != "running":
+                values["finished_at"] = _now()
+        if rejects_path is not None:
+            values["rejects_path"] = rejects_path
+        if error is not None:
+            values["error"] = error
+        with self.begin() as conn:
+            conn.execute(update(import_runs).where(import_runs.c.id == run_id).values(**values))
+
+    def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.begin() as conn:
+            rows = conn.execute(select(import_runs).order_by(import_runs.c.id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]

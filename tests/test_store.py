@@ -1,0 +1,161 @@
+"""The store on real SQLite: migrations, idempotent upserts, FTS kept in sync, facets,
+interactions and thread derivation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from socialloop.store import Store
+from socialloop.store.engine import current_revision, head_revision
+from socialloop.store.schema import authors, interactions, post_terms, posts
+from tests.conftest import make_post
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(f"sqlite:///{tmp_path / 'test.db'}")
+    yield s
+    s.close()
+
+
+def fts_ids(store: Store, match: str) -> set[str]:
+    with store.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT p.id FROM posts_fts JOIN posts p ON p.pk = posts_fts.rowid "
+                "WHERE posts_fts MATCH :m"
+            ),
+            {"m": match},
+        )
+        return {r[0] for r in rows}
+
+
+def test_migrations_applied_and_recorded(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision() == "0001_initial"
+    with store.begin() as conn:
+        mode = conn.execute(text("PRAGMA journal_mode")).scalar()
+        fks = conn.execute(text("PRAGMA foreign_keys")).scalar()
+    assert mode == "wal"
+    assert fks == 1
+
+
+def test_reopen_does_not_remigrate(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    Store.open(url).close()
+    from socialloop.store.engine import make_engine, migrate
+
+    assert migrate(make_engine(url)) == []
+
+
+def test_same_post_twice_is_one_row_and_newer_metrics_win(store: Store) -> None:
+    old = make_post("1", "I love #coffee", likes=1, collected_at=T0)
+    res = store.upsert_posts([old])
+    assert (res.new, res.updated) == (1, 0)
+    newer = make_post("1", "I love #coffee", likes=10, collected_at=T0 + timedelta(hours=1))
+    res = store.upsert_posts([newer])
+    assert (res.new, res.updated) == (0, 1)
+    stale = make_post("1", "I love #coffee", likes=3, collected_at=T0 - timedelta(hours=1))
+    res = store.upsert_posts([stale])
+    assert (res.new, res.updated, res.unchanged) == (0, 0, 1)
+    with store.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(posts)).scalar_one() == 1
+        assert conn.execute(select(posts.c.likes)).scalar_one() == 10
+
+
+def test_duplicates_inside_one_batch_collapse(store: Store) -> None:
+    a = make_post("7", "first", likes=1, collected_at=T0)
+    b = make_post("7", "first", likes=5, collected_at=T0 + timedelta(minutes=1))
+    res = store.upsert_posts([b, a])
+    assert res.new == 1
+    assert store.get_post("twitter:7") is not None
+    assert store.get_post("twitter:7").likes == 5  # type: ignore[union-attr]
+
+
+def test_authors_upsert_keeps_known_fields(store: Store) -> None:
+    p1 = make_post("1", "hello", handle="Bob", followers=100, collected_at=T0)
+    store.upsert_posts([p1])
+    p2 = make_post("2", "again", handle="bob", collected_at=T0 + timedelta(hours=1))
+    store.upsert_posts([p2])
+    with store.begin() as conn:
+        rows = conn.execute(select(authors.c.id, authors.c.followers)).all()
+    assert rows == [("twitter:bob", 100)]
+
+
+def test_fts_follows_edits(store: Store) -> None:
+    store.upsert_posts([make_post("1", "the latte was cold", collected_at=T0)])
+    assert fts_ids(store, "cold") == {"twitter:1"}
+    edited = make_post("1", "the latte was warm", collected_at=T0 + timedelta(hours=1))
+    store.upsert_posts([edited])
+    assert fts_ids(store, "cold") == set()
+    assert fts_ids(store, "warm") == {"twitter:1"}
+    with store.begin() as conn:  # the FTS index is consistent with its content table
+        conn.execute(text("INSERT INTO posts_fts(posts_fts, rank) VALUES('integrity-check', 1)"))
+
+
+def test_terms_and_interactions(store: Store) -> None:
+    root = make_post("1", "Anyone tried @BrewHaven? https://www.shop.example.com/x #Coffee")
+    reply = make_post(
+        "2", "@alice yes, great", handle="carol", parent_id="twitter:1", reply_to_handle="alice"
+    )
+    store.upsert_posts([root, reply])
+    with store.begin() as conn:
+        terms = set(conn.execute(select(post_terms.c.kind, post_terms.c.value)).all())
+        edges = set(
+            conn.execute(
+                select(
+                    interactions.c.kind,
+                    interactions.c.source_author_id,
+                    interactions.c.target_author_id,
+                )
+            ).all()
+        )
+    assert ("hashtag", "coffee") in terms
+    assert ("mention", "brewhaven") in terms
+    assert {("domain", "shop.example.com"), ("domain", "example.com")} <= terms
+    assert ("reply", "twitter:carol", "twitter:alice") in edges
+    assert ("mention", "twitter:alice", "twitter:brewhaven") in edges
+
+
+def test_reimport_does_not_duplicate_edges(store: Store) -> None:
+    p = make_post("2", "@bob hi", parent_id="twitter:1", collected_at=T0)
+    store.upsert_posts([p])
+    store.upsert_posts(
+        [make_post("2", "@bob hi", parent_id="twitter:1", collected_at=T0 + timedelta(1))]
+    )
+    with store.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(interactions)).scalar_one() == 2
+
+
+def test_threads_derived_from_reply_chains_in_any_order(store: Store) -> None:
+    # children arrive before their parents; a reply to an unknown post roots at that post
+    store.upsert_posts([make_post("3", "c", parent_id="twitter:2", handle="c")])
+    store.upsert_posts([make_post("2", "b", parent_id="twitter:1", handle="b")])
+    store.upsert_posts([make_post("9", "x", parent_id="twitter:404", handle="x")])
+    store.derive_threads()
+    store.upsert_posts([make_post("1", "a", handle="a")])
+    store.derive_threads()
+    with store.begin() as conn:
+        roots = dict(conn.execute(select(posts.c.id, posts.c.root_id)).all())
+        reply_targets = dict(
+            conn.execute(
+                select(interactions.c.target, interactions.c.target_author_id).where(
+                    interactions.c.kind == "reply"
+                )
+            ).all()
+        )
+    assert roots == {
+        "twitter:1": "twitter:1",
+        "twitter:2": "twitter:1",
+        "twitter:3": "twitter:1",
+        "twitter:9": "twitter:404",
+    }
+    assert reply_targets["twitter:1"] == "twitter:a"
+    assert reply_targets["twitter:2"] == "twitter:b"
+    assert reply_targets["twitter:404"] is None
