@@ -15,6 +15,7 @@ from socialloop.errors import WorkspaceExists, WorkspaceNotFound
 from socialloop.models import Brand, Post
 from socialloop.query import FieldRegistry, Query, parse
 from socialloop.query.sql import register_sqlite_functions
+from socialloop.query.view import PostView
 from socialloop.store import Store
 
 
@@ -122,13 +123,16 @@ class Workspace:
         return self._matchers
 
     def match_brands(self, posts: Sequence[tuple[int, Post]]) -> list[tuple[int, int]]:
-        """(brand_id, post_pk) for every brand whose query matches each (pk, post)."""
+        """(brand_id, post_pk) for every brand whose query matches each (pk, post).
+
+        Each post is tokenised once (a ``PostView``) and shared by every brand's query."""
+        matchers = [(m.brand.id, m.query.predicate) for m in self.brand_matchers()]
+        if not matchers:
+            return []
         pairs: list[tuple[int, int]] = []
-        for m in self.brand_matchers():
-            bid = m.brand.id
-            assert bid is not None
-            matches = m.query.matches
-            pairs.extend((bid, pk) for pk, post in posts if matches(post))
+        for pk, post in posts:
+            view = PostView(post)
+            pairs.extend((bid, pk) for bid, pred in matchers if bid is not None and pred(view))
         return pairs
 
     def add_brand(

@@ -128,6 +128,7 @@ class Importer:
         self.report = ImportReport(run_id=self.run_id)
         self.rejects = _RejectSink(ws.settings.rejects_path, self.run_id)
         self._batch: list[Post] = []
+        self._seen_authors: dict[str, tuple[object, ...]] = {}
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -150,7 +151,13 @@ class Importer:
         from socialloop.store.writer import upsert_posts
 
         with self.store.begin() as conn:
-            res = upsert_posts(conn, batch, source_id=self.source_id, run_id=self.run_id)
+            res = upsert_posts(
+                conn,
+                batch,
+                source_id=self.source_id,
+                run_id=self.run_id,
+                seen_authors=self._seen_authors,
+            )
             if res.written:
                 by_id = {p.id: p for p in batch}
                 written = [(pk, by_id[pid]) for pid, pk in res.written.items()]

@@ -334,8 +334,8 @@ class Store:
         assert pk is not None
         return self.get_brand(brand.name) if pk[0] else brand
 
-    def update_brand(self, name: str, **changes: Any) -> Brand:
-        current = self.get_brand(name)
+    def update_brand(self, brand_name: str, /, **changes: Any) -> Brand:
+        current = self.get_brand(brand_name)
         values: dict[str, Any] = {}
         for key, value in changes.items():
             if value is None:
@@ -464,4 +464,4 @@ class Store:
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self.begin() as conn:
             rows = conn.execute(select(import_runs).order_by(import_runs.c.id.desc()).limit(limit))
-            return [dict(r._mapping) for r in rows]
+            return [{str(k): v for k, v in r._mapping.items()} for r in rows]

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, text
+import orjson
+from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from socialloop.models import Post, interactions_of
 from socialloop.store.schema import authors, interactions, post_terms, posts
-from socialloop.textutil import domain_suffixes
+from socialloop.textutil import post_facets
 
 _CHUNK = 500  # ids per IN (...) lookup
 
@@ -46,35 +47,80 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+def _sqlite_converters(table: Any, keys: Sequence[str]) -> list[Any]:
+    """Per key, a function turning a Python value into what SQLAlchemy's SQLite types store
+    (so Core reads it back), or None where the driver takes the value as it is."""
+
+    def dt(value: Any) -> Any:
+        return None if value is None else value.isoformat(" ", "microseconds")
+
+    def js(value: Any) -> Any:
+        return None if value is None else orjson.dumps(value).decode("utf-8")
+
+    out: list[Any] = []
+    for key in keys:
+        col = table.c.get(key)
+        if col is not None and isinstance(col.type, DateTime):
+            out.append(dt)
+        elif col is not None and isinstance(col.type, JSON):
+            out.append(js)
+        else:
+            out.append(None)
+    return out
+
+
+def execute_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(stmt, rows)``, with a fast path on SQLite.
+
+    On SQLite the statement is compiled once and the rows go to the driver's executemany as
+    tuples, skipping SQLAlchemy's per-row parameter processing (~40 % of import time).
+    Values are bound, never spliced into SQL.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(stmt, rows)
+        return
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    order = list(compiled.positiontup or [])
+    convs = _sqlite_converters(stmt.table, order)
+    pairs = list(zip(order, convs, strict=True))
+    if all(c is None for c in convs):
+        params = [tuple([row[k] for k in order]) for row in rows]
+    else:
+        params = [tuple([row[k] if c is None else c(row[k]) for k, c in pairs]) for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
-def terms_of(post: Post) -> set[tuple[str, str]]:
-    """The exact-match facets stored in ``post_terms`` for a post."""
-    out: set[tuple[str, str]] = set()
-    for tag in post.hashtags:
-        out.add(("hashtag", tag))
-    for handle in post.mentions:
-        out.add(("mention", handle.lower()))
-    urls = list(post.links)
-    if post.url:
-        urls.append(post.url)
-    for url in urls:
-        out.add(("link", url.lower()))
-        for dom in domain_suffixes(url):
-            out.add(("domain", dom))
-    return out
+def terms_of(post: Post) -> list[tuple[str, str]]:
+    """The exact-match facets stored in ``post_terms`` for a post (what the query language's
+    ``#``, ``@``, ``site:`` and ``url:`` filters look up)."""
+    return post_facets(post)
 
 
-def _author_rows(batch: Sequence[Post], now: datetime) -> list[dict[str, Any]]:
+def _author_rows(
+    batch: Sequence[Post], now: datetime, seen: dict[str, tuple[Any, ...]] | None
+) -> list[dict[str, Any]]:
+    """Author rows to upsert; with ``seen`` (a per-import cache), authors whose profile was
+    already written unchanged in this import are skipped."""
     rows: dict[str, dict[str, Any]] = {}
     for post in batch:
         a = post.author
         if a is None:
             continue
-        seen = _naive_utc(post.collected_at) if post.collected_at else now
+        if seen is not None:
+            key = (a.name, a.followers, a.following, a.bio, a.verified, a.url)
+            if seen.get(a.id) == key:
+                continue
+            if len(seen) > 200_000:
+                seen.clear()
+            seen[a.id] = key
+        observed = _naive_utc(post.collected_at) if post.collected_at else now
         rows[a.id] = {
             "id": a.id,
             "network": a.network,
@@ -85,7 +131,7 @@ def _author_rows(batch: Sequence[Post], now: datetime) -> list[dict[str, Any]]:
             "bio": a.bio,
             "verified": a.verified,
             "url": a.url,
-            "updated_at": seen,
+            "updated_at": observed,
         }
     return list(rows.values())
 
@@ -108,7 +154,7 @@ def _upsert_authors(conn: Connection, rows: list[dict[str, Any]]) -> None:
         },
         where=ex.updated_at >= authors.c.updated_at,
     )
-    conn.execute(stmt, rows)
+    execute_many(conn, stmt, rows)
 
 
 def _post_row(
@@ -161,6 +207,7 @@ def upsert_posts(
     source_id: int | None = None,
     run_id: int | None = None,
     now: datetime | None = None,
+    seen_authors: dict[str, tuple[Any, ...]] | None = None,
 ) -> UpsertResult:
     """Insert or update a batch of posts (one row per post id; newer ``collected_at`` wins)."""
     now = _naive_utc(now or datetime.now(UTC))
@@ -174,7 +221,7 @@ def upsert_posts(
     result = UpsertResult()
     if not unique:
         return result
-    _upsert_authors(conn, _author_rows(unique, now))
+    _upsert_authors(conn, _author_rows(unique, now, seen_authors))
     ids = [p.id for p in unique]
     before = _existing(conn, ids)
 
@@ -206,7 +253,7 @@ def upsert_posts(
         set_=update_cols,
         where=ex.collected_at >= posts.c.collected_at,
     )
-    conn.execute(stmt, rows)
+    execute_many(conn, stmt, rows)
 
     new_ids = [i for i in ids if i not in before]
     after_new = _existing(conn, new_ids) if new_ids else {}
@@ -262,9 +309,9 @@ def upsert_posts(
                 }
             )
     if term_rows:
-        conn.execute(dialect_insert(conn, post_terms).on_conflict_do_nothing(), term_rows)
+        execute_many(conn, dialect_insert(conn, post_terms).on_conflict_do_nothing(), term_rows)
     if edge_rows:
-        conn.execute(dialect_insert(conn, interactions).on_conflict_do_nothing(), edge_rows)
+        execute_many(conn, dialect_insert(conn, interactions).on_conflict_do_nothing(), edge_rows)
     return result
 
 

@@ -93,11 +93,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_posts_created_at", "posts", ["created_at"])
     op.create_index("ix_posts_author_handle", "posts", ["author_handle"])
-    op.create_index("ix_posts_author_id", "posts", ["author_id"])
     op.create_index("ix_posts_parent_id", "posts", ["parent_id"])
     op.create_index("ix_posts_root_id", "posts", ["root_id"])
-    op.create_index("ix_posts_network_created", "posts", ["network", "created_at"])
-    op.create_index("ix_posts_lang", "posts", ["lang"])
     op.create_table(
         "post_terms",
         sa.Column("kind", sa.String, primary_key=True),
@@ -135,7 +132,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_interactions_source", "interactions", ["source_author_id"])
     op.create_index("ix_interactions_target_author", "interactions", ["target_author_id"])
-    op.create_index("ix_interactions_target", "interactions", ["target"])
     if op.get_bind().dialect.name == "sqlite":
         # Full-text index over post text, fed in bulk by the store (no per-row trigger:
         # a trigger drops insert throughput ~7x). rowid = posts.pk.
