@@ -3,18 +3,19 @@
 set -euo pipefail
 SL="$1"
 PY="$(dirname "$SL")/python"
+run() { echo; echo "\$ socialloop $*"; "$SL" "$@"; }
+
 "$SL" brand list --json | "$PY" -c 'import json,sys; [print(b["name"]) for b in json.load(sys.stdin)]' |
 while IFS= read -r brand; do
-  echo
-  echo "== $brand: latest posts"
-  "$SL" search --brand "$brand" --limit 3
-  echo "== $brand: questions (query: ?-free words like 'anyone OR know OR how')"
-  "$SL" search --brand "$brand" --limit 3 'anyone OR "does anyone" OR how OR why OR "alguien" OR "quelqu*"'
+  echo; echo "======== $brand ========"
+  run search --brand "$brand" --count
+  run search --brand "$brand" --limit 3 '"anyone know" OR "does anyone" OR "alguien sabe" OR "quelqu un" OR weiss OR tietääkö'
+  run search --brand "$brand" --limit 3 'refund* OR "charged twice" OR cold OR slow OR rude'
 done
+echo; echo "======== The query language across brands ========"
+run search --limit 5 '(latte OR espresso) NEAR/4 (cold OR lukewarm) AND NOT lang:fi'
+run search --count '#havenharvest'
+run search --limit 3 'site:news.example OR url:status' --since 2026-10-01
 echo
-echo "== Query language: complaints about waiting, any brand, last 7 days of data"
-"$SL" search --limit 5 '(wait* OR slow OR queue) AND NOT lang:fi'
-echo "== How many posts mention a brand account with a link?"
-"$SL" search --count 'site:* OR url:http'  2>/dev/null || "$SL" search --count 'url:http'
-echo
-echo "Demo workspace ready: try  socialloop search --workspace ${SOCIALLOOP_WORKSPACE:-.} 'your query'"
+echo "The demo workspace is in $SOCIALLOOP_WORKSPACE. Try, for example:"
+echo "  .venv/bin/socialloop search --workspace $SOCIALLOOP_WORKSPACE '\"oat milk\" OR #oatmilk'"

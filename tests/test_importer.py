@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from socialloop.listen.importer import import_files, import_posts
-from socialloop.store.schema import interactions, post_brands, post_terms, posts
+from socialloop.store.schema import interactions, post_brands, posts
 from socialloop.workspace import Workspace
 from tests.conftest import make_post
 
@@ -52,7 +52,8 @@ def assert_consistent(ws: Workspace) -> None:
         assert n_fts.scalar_one() == n_posts
         orphans = conn.execute(
             text(
-                "SELECT count(*) FROM posts p WHERE NOT EXISTS (SELECT 1 FROM post_terms t WHERE t.post_pk = p.pk)"
+                "SELECT count(*) FROM posts p WHERE NOT EXISTS "
+                "(SELECT 1 FROM post_terms t WHERE t.post_pk = p.pk)"
             )
         ).scalar_one()
         assert orphans == 0

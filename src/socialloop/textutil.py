@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -284,13 +285,25 @@ def host_of(url: str) -> str | None:
 def domain_suffixes(url: str) -> list[str]:
     """Every domain a URL belongs to: ``a.shop.example.com`` -> itself, ``shop.example.com``,
     ``example.com`` (not the bare top-level domain). ``site:example.com`` matches any of them."""
-    host = host_of(url)
+    rest = url.split("://", 1)[1] if "://" in url else url
+    cut = len(rest)
+    for ch in "/?#":
+        i = rest.find(ch)
+        if 0 <= i < cut:
+            cut = i
+    return list(_netloc_suffixes(rest[:cut]))
+
+
+@lru_cache(maxsize=65536)
+def _netloc_suffixes(netloc: str) -> tuple[str, ...]:
+    # a stream has few distinct hosts: parse each once
+    host = host_of(netloc)
     if host is None:
-        return []
+        return ()
     parts = host.split(".")
     if len(parts) == 1:
-        return [host]
-    return [".".join(parts[i:]) for i in range(len(parts) - 1)]
+        return (host,)
+    return tuple(".".join(parts[i:]) for i in range(len(parts) - 1))
 
 
 def hashtag_key(tag: str) -> str:

@@ -17,22 +17,23 @@ Generated from `socialloop --help` by `python -m socialloop.cli.docs > docs/cli.
 """
 
 
-def _walk(cmd: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
-    out = [(path, cmd)]
+def _sections(cmd: click.Command, name: str, parent: click.Context | None) -> list[str]:
+    # real contexts (make_context), so settings such as help_option_names are inherited
+    # exactly as when a user runs `--help`
+    ctx = cmd.make_context(
+        name, [], parent=parent, resilient_parsing=True, terminal_width=100, max_content_width=100
+    )
+    path = ctx.command_path
+    level = "#" * min(path.count(" ") + 2, 4)
+    out = [f"\n{level} `{path}`\n\n```text\n{cmd.get_help(ctx)}\n```\n"]
     if isinstance(cmd, click.Group):
-        for name in sorted(cmd.commands):
-            out.extend(_walk(cmd.commands[name], [*path, name]))
+        for sub in sorted(cmd.commands):
+            out.extend(_sections(cmd.commands[sub], sub, ctx))
     return out
 
 
 def render() -> str:
-    parts = [HEADER]
-    for path, cmd in _walk(cli, ["socialloop"]):
-        with click.Context(cmd, info_name=" ".join(path), terminal_width=100) as ctx:
-            help_text = cmd.get_help(ctx)
-        level = "#" * min(len(path) + 1, 4)
-        parts.append(f"\n{level} `{' '.join(path)}`\n\n```text\n{help_text}\n```\n")
-    return "".join(parts)
+    return "".join([HEADER, *_sections(cli, "socialloop", None)])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ running the same import again completes it without duplicates. Bad records are r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
@@ -161,12 +161,16 @@ class Importer:
             if res.written:
                 by_id = {p.id: p for p in batch}
                 written = [(pk, by_id[pid]) for pid, pk in res.written.items()]
-                self.store.clear_matches(conn, [pk for pk, _ in written])
+                self.store.clear_matches(conn, res.updated_pks)
                 self.store.add_matches(conn, self.ws.match_brands(written))
+            counts = self._counts()
+            counts.new += res.new
+            counts.updated += res.updated
+            self.store.update_run(self.run_id, counts, conn=conn)
+        # only once the batch is committed
         self.report.new += res.new
         self.report.updated += res.updated
         self.report.unchanged += res.unchanged
-        self.store.update_run(self.run_id, self._counts())
 
     def _counts(self) -> RunCounts:
         r = self.report
@@ -246,7 +250,7 @@ def import_files(
             if progress is not None:
                 progress.start_file(name, reader.size)
             try:
-                for n, item in enumerate(_items(reader)):
+                for n, item in enumerate(reader):
                     if isinstance(item, Reject):
                         frep.rejected += 1
                         imp.reject(item.path, item.line, item.reason, item.raw)
@@ -272,7 +276,3 @@ def import_files(
         imp.store.update_run(report.run_id, imp._counts(), status="failed")
         report.status = "failed"
     return report
-
-
-def _items(reader: Iterable[Post | object]) -> Iterator[Post | object]:
-    yield from reader

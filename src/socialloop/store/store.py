@@ -443,7 +443,10 @@ class Store:
         status: str | None = None,
         rejects_path: str | None = None,
         error: str | None = None,
+        conn: Connection | None = None,
     ) -> None:
+        """Record a run's counts (inside ``conn``'s transaction when given, so the counts
+        commit together with the batch they describe)."""
         values: dict[str, Any] = {
             "read": counts.read,
             "new": counts.new,
@@ -458,8 +461,12 @@ class Store:
             values["rejects_path"] = rejects_path
         if error is not None:
             values["error"] = error
-        with self.begin() as conn:
-            conn.execute(update(import_runs).where(import_runs.c.id == run_id).values(**values))
+        stmt = update(import_runs).where(import_runs.c.id == run_id).values(**values)
+        if conn is not None:
+            conn.execute(stmt)
+            return
+        with self.begin() as own:
+            own.execute(stmt)
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self.begin() as conn:

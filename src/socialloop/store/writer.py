@@ -33,6 +33,8 @@ class UpsertResult:
     unchanged: int = 0
     # store pk of each post whose row was written (new or updated), by post id
     written: dict[str, int] = field(default_factory=dict)
+    # store pk of each post that existed and was updated
+    updated_pks: list[int] = field(default_factory=list)
 
 
 def _naive_utc(dt: datetime) -> datetime:
@@ -273,18 +275,23 @@ def upsert_posts(
             continue
         result.updated += 1
         result.written[pid] = pk
+        result.updated_pks.append(pk)
         changed_pks.append(pk)
         if text_ != old_text:
             fts_delete.append({"pk": pk, "text": old_text})
             fts_insert.append({"pk": pk, "text": text_})
     if is_sqlite:
+        # straight to the driver: two bound parameters per row, no per-row processing
         if fts_delete:
-            conn.execute(
-                text("INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', :pk, :text)"),
-                fts_delete,
+            conn.exec_driver_sql(
+                "INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', ?, ?)",
+                [(r["pk"], r["text"]) for r in fts_delete],
             )
         if fts_insert:
-            conn.execute(text("INSERT INTO posts_fts(rowid, text) VALUES (:pk, :text)"), fts_insert)
+            conn.exec_driver_sql(
+                "INSERT INTO posts_fts(rowid, text) VALUES (?, ?)",
+                [(r["pk"], r["text"]) for r in fts_insert],
+            )
 
     # facets and interactions: rebuilt for every written post
     if changed_pks:

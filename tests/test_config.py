@@ -1,0 +1,49 @@
+"""Workspace settings: socialloop.toml, environment overrides, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from socialloop.config import load_settings, write_default_config
+from socialloop.errors import ConfigError, WorkspaceExists, WorkspaceNotFound
+from socialloop.workspace import Workspace
+
+
+def test_defaults_resolve_sqlite_inside_the_workspace(tmp_path: Path) -> None:
+    write_default_config(tmp_path, name="acme")
+    s = load_settings(tmp_path, {})
+    assert s.name == "acme"
+    assert s.database_url == f"sqlite:///{(tmp_path / 'socialloop.db').resolve()}"
+    assert s.batch_size == 5000
+    assert s.rejects_path == tmp_path / "rejects"
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    write_default_config(tmp_path, name="acme")
+    s = load_settings(
+        tmp_path,
+        {"SOCIALLOOP_DATABASE_URL": "sqlite:///other.db", "SOCIALLOOP_BATCH_SIZE": "100"},
+    )
+    assert s.database_url.endswith("/other.db")
+    assert s.batch_size == 100
+
+
+def test_invalid_settings_name_the_problem(tmp_path: Path) -> None:
+    (tmp_path / "socialloop.toml").write_text('[import]\nbatch_size = "many"\n')
+    with pytest.raises(ConfigError, match="batch_size"):
+        load_settings(tmp_path, {})
+    (tmp_path / "socialloop.toml").write_text("[store\n")
+    with pytest.raises(ConfigError, match=r"socialloop\.toml"):
+        load_settings(tmp_path, {})
+
+
+def test_workspace_open_and_init_errors(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceNotFound):
+        Workspace.open(tmp_path)
+    Workspace.init(tmp_path / "w").close()
+    with pytest.raises(WorkspaceExists):
+        Workspace.init(tmp_path / "w")
+    with Workspace.open(tmp_path / "w") as ws:
+        assert ws.store.stats()["posts"] == 0
