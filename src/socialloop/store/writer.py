@@ -202,6 +202,16 @@ def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str,
     return out
 
 
+def _new_pks(conn: Connection, new_ids: Sequence[str], max_before: int) -> dict[str, int]:
+    """Store pks of the posts just inserted. SQLite gives each new row max(rowid) + 1, so in
+    one write transaction the new rows are numbered in insertion order; when the count does
+    not add up (another dialect, rowids at their limit) the pks are looked up instead."""
+    max_after = conn.execute(select(func.max(posts.c.pk))).scalar() or 0
+    if conn.dialect.name == "sqlite" and max_after - max_before == len(new_ids):
+        return {pid: max_before + 1 + i for i, pid in enumerate(new_ids)}
+    return {pid: pk for pid, (pk, _t, _c) in _existing(conn, new_ids).items()}
+
+
 def upsert_posts(
     conn: Connection,
     batch: Sequence[Post],
@@ -228,6 +238,7 @@ def upsert_posts(
     before = _existing(conn, ids)
 
     rows = [_post_row(p, now, source_id, run_id) for p in unique]
+    max_before = conn.execute(select(func.max(posts.c.pk))).scalar() or 0
     ins = dialect_insert(conn, posts)
     ex = ins.excluded
     update_cols = {
@@ -257,29 +268,31 @@ def upsert_posts(
     )
     execute_many(conn, stmt, rows)
 
-    new_ids = [i for i in ids if i not in before]
-    after_new = _existing(conn, new_ids) if new_ids else {}
-    after_old = _existing(conn, list(before)) if before else {}
     is_sqlite = conn.dialect.name == "sqlite"
+    new_ids = [i for i in ids if i not in before]
+    new_pks = _new_pks(conn, new_ids, max_before) if new_ids else {}
     fts_delete: list[dict[str, Any]] = []
     fts_insert: list[dict[str, Any]] = []
     changed_pks: list[int] = []
-    for pid, (pk, text_, _c) in after_new.items():
+    row_by_id = {row["id"]: row for row in rows}
+    for pid in new_ids:
+        pk = new_pks[pid]
         result.new += 1
         result.written[pid] = pk
-        fts_insert.append({"pk": pk, "text": text_})
-    for pid, (pk, text_, collected) in after_old.items():
-        _old_pk, old_text, old_collected = before[pid]
-        if collected == old_collected:
+        fts_insert.append({"pk": pk, "text": row_by_id[pid]["text"]})
+    for pid, (pk, old_text, old_collected) in before.items():
+        row = row_by_id[pid]
+        # the upsert's WHERE: the copy collected later (or at the same time) wins
+        if row["collected_at"] < old_collected:
             result.unchanged += 1
             continue
         result.updated += 1
         result.written[pid] = pk
         result.updated_pks.append(pk)
         changed_pks.append(pk)
-        if text_ != old_text:
+        if row["text"] != old_text:
             fts_delete.append({"pk": pk, "text": old_text})
-            fts_insert.append({"pk": pk, "text": text_})
+            fts_insert.append({"pk": pk, "text": row["text"]})
     if is_sqlite:
         # straight to the driver: two bound parameters per row, no per-row processing
         if fts_delete:

@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String, primary_key=True),
         sa.Column("value", sa.String, primary_key=True),
         sa.Column("post_pk", PK, sa.ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_post_terms_post", "post_terms", ["post_pk"])
     op.create_table(
@@ -117,6 +118,7 @@ def upgrade() -> None:
         "post_brands",
         sa.Column("brand_id", PK, sa.ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("post_pk", PK, sa.ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_post_brands_post", "post_brands", ["post_pk"])
     op.create_table(
