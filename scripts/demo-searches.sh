@@ -15,7 +15,7 @@ done
 echo; echo "======== The query language across brands ========"
 run search --limit 5 '(latte OR espresso) NEAR/4 (cold OR lukewarm) AND NOT lang:fi'
 run search --count '#havenharvest'
-run search --limit 3 'site:news.example OR url:status' --since 2026-10-01
+run search --limit 3 'site:news.example' --since 2026-10-01
 echo
 echo "The demo workspace is in $SOCIALLOOP_WORKSPACE. Try, for example:"
 echo "  .venv/bin/socialloop search --workspace $SOCIALLOOP_WORKSPACE '\"oat milk\" OR #oatmilk'"

@@ -40,25 +40,26 @@ class RichImportProgress:
         self.task = None
 
 
-def print_report(console: Console, report: ImportReport) -> None:
+def print_report(report: ImportReport) -> None:
+    """The run summary, as plain lines (post text and paths are never read as markup)."""
     for f in report.files:
         line = f"  {f.path}: {f.read:,} posts read, {f.rejected:,} rejected"
         if f.format:
             line += f" (format {f.format})"
         if f.error:
             line += f" - ERROR: {f.error}"
-        console.print(line, markup=False, highlight=False)
-    console.print(
+        click.echo(line)
+    click.echo(
         f"Import run {report.run_id} {report.status}: read {report.read:,}, new {report.new:,}, "
         f"updated {report.updated:,}, unchanged {report.unchanged:,}, "
-        f"rejected {report.rejected:,}",
-        markup=False,
-        highlight=False,
+        f"rejected {report.rejected:,}"
     )
     for line in report.first_rejects[:10]:
-        console.print(f"  rejected {line}", markup=False, highlight=False)
+        click.echo(f"  rejected {line}")
+    if report.rejected > 10:
+        click.echo(f"  ... and {report.rejected - 10:,} more")
     if report.rejects_path:
-        console.print(f"Rejected records written to {report.rejects_path}", markup=False)
+        click.echo(f"Rejected records written to {report.rejects_path}")
 
 
 @click.command("import")
@@ -118,7 +119,7 @@ def import_cmd(
                 network=network,
                 progress=RichImportProgress(progress),
             )
-        print_report(Console(highlight=False), report)
+        print_report(report)
         if report.read == 0:
             sys.exit(1)
 

@@ -73,6 +73,6 @@ def simulate_cmd(n: int, days: int, seed: int, out: Path | None, workspace: Path
                 connector="simulate",
                 on_post=lambda done: progress.update(task, completed=done),
             )
-        print_report(Console(highlight=False), report)
+        print_report(report)
         took = time.perf_counter() - started
         click.echo(f"Simulated and imported {report.read:,} posts in {took:.1f}s")

@@ -141,7 +141,7 @@ class Importer:
     def reject(self, path: str, line: int, reason: str, raw: str) -> None:
         self.report.rejected += 1
         if len(self.report.first_rejects) < 20:
-            self.report.first_rejects.append(f"{path}:{line}: {reason}")
+            self.report.first_rejects.append(f"{path}: {reason}")
         self.rejects.write(path, line, reason, raw)
 
     def flush(self) -> None:
