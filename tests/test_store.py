@@ -38,7 +38,7 @@ def fts_ids(store: Store, match: str) -> set[str]:
 
 
 def test_migrations_applied_and_recorded(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0001_initial"
+    assert current_revision(store.engine) == head_revision() == "0002_enrichments"
     with store.begin() as conn:
         mode = conn.execute(text("PRAGMA journal_mode")).scalar()
         fks = conn.execute(text("PRAGMA foreign_keys")).scalar()
@@ -159,3 +159,27 @@ def test_threads_derived_from_reply_chains_in_any_order(store: Store) -> None:
     assert reply_targets["twitter:1"] == "twitter:a"
     assert reply_targets["twitter:2"] == "twitter:b"
     assert reply_targets["twitter:404"] is None
+
+
+def test_upgrade_from_an_older_revision_keeps_data(tmp_path: Path) -> None:
+    """A store created at 0001 is upgraded in place on open, its posts intact."""
+    from alembic import command
+
+    from socialloop.store.engine import alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001_initial")
+    assert current_revision(engine) == "0001_initial"
+    old = Store(engine)
+    old.upsert_posts([make_post("1", "kept across upgrades")])
+    engine.dispose()
+    upgraded = Store.open(url)
+    assert current_revision(upgraded.engine) == head_revision()
+    assert upgraded.get_post("twitter:1") is not None
+    with upgraded.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM post_labels")).scalar_one() == 0
+    upgraded.close()

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -156,4 +157,46 @@ interactions = Table(
     UniqueConstraint("post_pk", "kind", "target", name="uq_interactions_edge"),
     Index("ix_interactions_source", "source_author_id"),
     Index("ix_interactions_target_author", "target_author_id"),
+)
+
+# -- LEARN: enrichment results (migration 0002) ---------------------------------------------
+
+# One row per (post, step): the step's version (a changed version re-runs the step), its
+# values as JSON and its confidence.
+enrichments = Table(
+    "enrichments",
+    metadata,
+    Column("post_pk", PK, ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
+    Column("step", String, primary_key=True),
+    Column("version", String, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("confidence", Float),
+    Column("updated_at", DateTime, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The labels a post carries, one row per (field, label): what query filters (sentiment:,
+# intent:, ...) and aggregates read. A single-valued field has one row, a multi-label one many.
+post_labels = Table(
+    "post_labels",
+    metadata,
+    Column("field", String, primary_key=True),
+    Column("label", String, primary_key=True),
+    Column("post_pk", PK, ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float),
+    Index("ix_post_labels_post", "post_pk"),
+    sqlite_with_rowid=False,
+)
+
+# Labels toward one brand (e.g. the sentiment toward each brand a post mentions).
+brand_labels = Table(
+    "brand_labels",
+    metadata,
+    Column("brand_id", PK, ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
+    Column("field", String, primary_key=True),
+    Column("label", String, primary_key=True),
+    Column("post_pk", PK, ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float),
+    Index("ix_brand_labels_post", "post_pk"),
+    sqlite_with_rowid=False,
 )

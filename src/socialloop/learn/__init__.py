@@ -1,0 +1,1 @@
+"""LEARN: enrichment steps (language, sentiment, ...) behind one contract, and their pipeline."""

@@ -1,0 +1,126 @@
+"""The enrichment pipeline on the real store: step ordering, stored results and labels,
+incremental re-runs (only new posts or changed versions), per-brand labels, worker processes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from socialloop.learn.base import Enricher, Item, Result
+from socialloop.learn.pipeline import Pipeline, PipelineError, order_steps
+from socialloop.listen.importer import import_posts
+from socialloop.store.schema import brand_labels, enrichments, post_labels
+from socialloop.workspace import Workspace
+from tests.conftest import make_post
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+class Shouty:
+    """Test step: 'loud' when the text has an exclamation mark."""
+
+    name = "shouty"
+    requires: tuple[str, ...] = ()
+    produces = ("tone",)
+
+    def __init__(self, version: str = "1") -> None:
+        self.version = version
+        self.seen: list[int] = []
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        self.seen.extend(item.pk for item in batch)
+        return [
+            Result({"tone": "loud" if "!" in i.post.text else "calm"}, confidence=0.9)
+            for i in batch
+        ]
+
+
+class Tags:
+    """Test step needing 'tone': multi-label, and a per-brand label."""
+
+    name = "tags"
+    version = "1"
+    requires = ("tone",)
+    produces = ("tag",)
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        out = []
+        for item in batch:
+            labels = [item.prior["tone"], "brand" if item.brands else "none"]
+            per_brand = {b: {"tag": item.prior["tone"], "tag_score": 0.5} for b in item.brands}
+            out.append(Result({"tag": labels}, confidence=None, brand_values=per_brand))
+        return out
+
+
+def seed(ws: Workspace, n: int = 30) -> None:
+    ws.add_brand("Acme", "acme")
+    posts = [
+        make_post(
+            str(i),
+            f"post {i} {'acme' if i % 3 == 0 else ''} {'!' if i % 2 else ''}",
+            when=T0 + timedelta(minutes=i),
+        )
+        for i in range(n)
+    ]
+    import_posts(ws, posts)
+
+
+def labels(ws: Workspace, field: str) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    with ws.store.begin() as conn:
+        for pk, label in conn.execute(
+            select(post_labels.c.post_pk, post_labels.c.label).where(post_labels.c.field == field)
+        ):
+            out.setdefault(pk, set()).add(label)
+    return out
+
+
+def test_steps_are_ordered_by_what_they_need() -> None:
+    a, b = Shouty(), Tags()
+    assert [s.name for s in order_steps([b, a])] == ["shouty", "tags"]
+    with pytest.raises(PipelineError, match="requires 'tone'"):
+        order_steps([b])
+    assert isinstance(a, Enricher) and isinstance(b, Enricher)
+
+
+def test_run_stores_values_labels_and_brand_labels(ws: Workspace) -> None:
+    seed(ws)
+    report = Pipeline([Tags(), Shouty()]).run(ws.store, batch_size=7)
+    assert [(s.name, s.processed) for s in report.steps] == [("shouty", 30), ("tags", 30)]
+    tone = labels(ws, "tone")
+    assert len(tone) == 30
+    assert sum(1 for v in tone.values() if v == {"loud"}) == 15
+    tags = labels(ws, "tag")
+    assert all(len(v) == 2 for v in tags.values())
+    with ws.store.begin() as conn:
+        n_brand = conn.execute(select(brand_labels.c.post_pk)).all()
+        versions = {r[0] for r in conn.execute(select(enrichments.c.version))}
+    assert len(n_brand) == 10  # the posts mentioning acme
+    assert versions == {"1"}
+
+
+def test_rerun_processes_only_new_posts_or_new_versions(ws: Workspace) -> None:
+    seed(ws, 10)
+    step = Shouty()
+    Pipeline([step]).run(ws.store)
+    assert len(step.seen) == 10
+    again = Shouty()
+    assert Pipeline([again]).run(ws.store).processed == 0
+    import_posts(ws, [make_post("new", "brand new!", when=T0)])
+    Pipeline([again]).run(ws.store)
+    assert len(again.seen) == 1
+    bumped = Shouty(version="2")
+    Pipeline([bumped]).run(ws.store)
+    assert len(bumped.seen) == 11
+    assert len(labels(ws, "tone")) == 11  # labels replaced, not duplicated
+
+
+def test_worker_processes_give_the_same_results(ws: Workspace) -> None:
+    seed(ws, 40)
+    report = Pipeline([Shouty()]).run(ws.store, workers=2, batch_size=5)
+    assert report.processed == 40
+    tone = labels(ws, "tone")
+    assert sum(1 for v in tone.values() if v == {"loud"}) == 20
