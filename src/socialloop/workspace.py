@@ -59,7 +59,9 @@ class Workspace:
             raise WorkspaceNotFound(str(root))
         settings = load_settings(root, os.environ if environ is None else environ)
         store = Store.open(settings.database_url, on_connect=[register_sqlite_functions])
-        return cls(settings, store)
+        from socialloop.learn.fields import workspace_fields
+
+        return cls(settings, store, workspace_fields())
 
     def close(self) -> None:
         self.store.close()

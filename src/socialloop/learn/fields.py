@@ -1,0 +1,107 @@
+"""Query-language filters over enrichment results: ``sentiment:``, and ``lang:`` on the
+detected language.
+
+Each is a :class:`~socialloop.query.fields.FieldDef` (the same contract as the built-in
+fields): in memory it reads ``PostView.extra`` (the enrichment values of a post), in SQL the
+``post_labels`` table the pipeline fills. ``lang:`` uses the detected language of enriched
+posts and falls back to the platform-declared language for posts not yet enriched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from socialloop.query.fields import BUILTIN_FIELDS, FieldDef, FieldRegistry, Predicate
+from socialloop.query.view import PostView
+from socialloop.store.schema import post_labels
+
+if TYPE_CHECKING:
+    from socialloop.query.sql import SqlContext
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def _has_label(field: str, value: str, ctx: SqlContext) -> ColumnElement[bool]:
+    sub = select(post_labels.c.post_pk).where(
+        post_labels.c.field == field, post_labels.c.label == value
+    )
+    return ctx.posts.c.pk.in_(sub)
+
+
+def _extra_has(field: str, value: str, view: PostView) -> bool:
+    got = view.extra.get(field)
+    if isinstance(got, str):
+        return got == value
+    if isinstance(got, list | tuple | set | frozenset):
+        return value in got
+    return False
+
+
+def label_field(name: str, labels: Collection[str] | None, summary: str) -> FieldDef:
+    """A filter ``name:LABEL`` on the labels an enrichment step produced for ``name``;
+    ``labels`` is the closed set of values (None: any value)."""
+    allowed = tuple(labels) if labels is not None else None
+
+    def normalize(raw: str) -> str:
+        value = raw.strip().lower()
+        if not value:
+            raise ValueError(f"expected a value, e.g. {name}:{(allowed or ('x',))[0]}")
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"{value!r} is not a {name} label; use one of {', '.join(allowed)}")
+        return value
+
+    def matcher(value: str) -> Predicate:
+        return lambda view: _extra_has(name, value, view)
+
+    def sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
+        return _has_label(name, value, ctx)
+
+    example = f"{name}:{allowed[0]}" if allowed else f"{name}:value"
+    return FieldDef(name, summary, example, normalize, matcher, sql)
+
+
+def detected_lang_field() -> FieldDef:
+    """``lang:`` on the detected language (enriched posts) or the declared one (others)."""
+    declared = BUILTIN_FIELDS["lang"]
+
+    def matcher(value: str) -> Predicate:
+        fallback: Callable[[PostView], bool] = declared.matcher(value)
+
+        def match(view: PostView) -> bool:
+            if "lang" in view.extra:
+                return _extra_has("lang", value, view)
+            return fallback(view)
+
+        return match
+
+    def sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
+        detected_any = select(post_labels.c.post_pk).where(post_labels.c.field == "lang")
+        return or_(
+            _has_label("lang", value, ctx),
+            and_(ctx.posts.c.pk.not_in(detected_any), declared.sql(value, ctx)),
+        )
+
+    return FieldDef(
+        "lang",
+        "the detected language (ISO 639-1; the platform's declared language until a post is "
+        "enriched); lang:en",
+        "lang:en",
+        declared.normalize,
+        matcher,
+        sql,
+    )
+
+
+def enrichment_fields() -> tuple[FieldDef, ...]:
+    return (
+        detected_lang_field(),
+        label_field("sentiment", SENTIMENTS, "overall sentiment: negative, neutral, positive"),
+    )
+
+
+def workspace_fields() -> FieldRegistry:
+    """The fields a workspace's queries use: the built-in ones plus enrichment filters."""
+    return BUILTIN_FIELDS.extend(*enrichment_fields(), replace=True)
