@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +14,12 @@ from pathlib import Path
 from socialloop.config import CONFIG_FILE, Settings, load_settings, write_default_config
 from socialloop.errors import WorkspaceExists, WorkspaceNotFound
 from socialloop.models import Brand, Post
-from socialloop.query import FieldRegistry, Query, parse
+from socialloop.query import BUILTIN_FIELDS, FieldRegistry, Query, parse
+from socialloop.query.matcher import Needles, Predicate, needles
 from socialloop.query.sql import register_sqlite_functions
 from socialloop.query.view import PostView
 from socialloop.store import Store
+from socialloop.textutil import fold, hashtag_key, mention_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,47 @@ class BrandMatcher:
 
     brand: Brand
     query: Query
+
+
+@dataclass(slots=True)
+class _Prefilter:
+    """Brand matchers split into those with a known necessary condition (``filtered``,
+    evaluated only on posts where one of the needles is present) and the rest (``always``)."""
+
+    source: list[BrandMatcher]
+    always: list[tuple[int, Predicate]]
+    filtered: list[tuple[int, Predicate]]
+    text_search: Callable[[str], object] | None
+    hashtags: frozenset[str]
+    mentions: frozenset[str]
+
+    @classmethod
+    def build(cls, matchers: list[BrandMatcher]) -> _Prefilter:
+        always: list[tuple[int, Predicate]] = []
+        filtered: list[tuple[int, Predicate]] = []
+        union = Needles()
+        for m in matchers:
+            if m.brand.id is None:
+                continue
+            fields = m.query.fields
+
+            def kind(name: str, fields: FieldRegistry = fields) -> str | None:
+                if name in ("hashtag", "mention") and fields.get(name) is BUILTIN_FIELDS[name]:
+                    return name
+                return None
+
+            found = needles(m.query.ast, kind)
+            if found is None:
+                always.append((m.brand.id, m.query.predicate))
+            else:
+                filtered.append((m.brand.id, m.query.predicate))
+                union = union | found
+        text_search = None
+        if union.text:
+            # longest first, so the alternation's leftmost match is as cheap as any
+            words = sorted(union.text, key=lambda w: (-len(w), w))
+            text_search = re.compile("|".join(re.escape(w) for w in words)).search
+        return cls(matchers, always, filtered, text_search, union.hashtags, union.mentions)
 
 
 def find_root(start: Path) -> Path | None:
@@ -40,6 +84,7 @@ class Workspace:
         self.store = store
         self.fields = fields
         self._matchers: list[BrandMatcher] | None = None
+        self._prefilter: _Prefilter | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -124,17 +169,47 @@ class Workspace:
             ]
         return self._matchers
 
+    def _brand_prefilter(self) -> _Prefilter:
+        """The brand matchers split for :meth:`match_brands` (cached with the matchers)."""
+        matchers = self.brand_matchers()
+        if self._prefilter is not None and self._prefilter.source is matchers:
+            return self._prefilter
+        self._prefilter = _Prefilter.build(matchers)
+        return self._prefilter
+
     def match_brands(self, posts: Sequence[tuple[int, Post]]) -> list[tuple[int, int]]:
         """(brand_id, post_pk) for every brand whose query matches each (pk, post).
 
-        Each post is tokenised once (a ``PostView``) and shared by every brand's query."""
-        matchers = [(m.brand.id, m.query.predicate) for m in self.brand_matchers()]
-        if not matchers:
+        A combined prefilter over every brand query (the words, hashtags and mentions one of
+        which must be present for some brand to match, see ``query.matcher.needles``) skips
+        most posts without tokenising them; the others are tokenised once (a ``PostView``)
+        and shared by every brand's query."""
+        pre = self._brand_prefilter()
+        if not pre.always and not pre.filtered:
             return []
         pairs: list[tuple[int, int]] = []
+        always, filtered = pre.always, pre.filtered
+        text_search, hashtags, mentions = pre.text_search, pre.hashtags, pre.mentions
         for pk, post in posts:
+            hit = bool(filtered) and (
+                (text_search is not None and text_search(fold(post.text)) is not None)
+                or (
+                    bool(hashtags)
+                    and bool(post.hashtags)
+                    and any(hashtag_key(h) in hashtags for h in post.hashtags)
+                )
+                or (
+                    bool(mentions)
+                    and bool(post.mentions)
+                    and any(mention_key(m) in mentions for m in post.mentions)
+                )
+            )
+            if not hit and not always:
+                continue
             view = PostView(post)
-            pairs.extend((bid, pk) for bid, pred in matchers if bid is not None and pred(view))
+            pairs.extend((bid, pk) for bid, pred in always if pred(view))
+            if hit:
+                pairs.extend((bid, pk) for bid, pred in filtered if pred(view))
         return pairs
 
     def add_brand(

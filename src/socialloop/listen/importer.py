@@ -9,7 +9,9 @@ running the same import again completes it without duplicates. Bad records are r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
@@ -105,6 +107,21 @@ class _RejectSink:
         return self._fh is not None
 
 
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Fewer cyclic garbage collections while importing: an import allocates millions of
+    short-lived objects without cycles, and every gen-2 collection would walk the whole heap
+    (the frozen part: what existed before the import). Restored on exit."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), threshold[1], max(threshold[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 class Importer:
     """One import run into a workspace."""
 
@@ -158,11 +175,9 @@ class Importer:
                 run_id=self.run_id,
                 seen_authors=self._seen_authors,
             )
-            if res.written:
-                by_id = {p.id: p for p in batch}
-                written = [(pk, by_id[pid]) for pid, pk in res.written.items()]
+            if res.posts:
                 self.store.clear_matches(conn, res.updated_pks)
-                self.store.add_matches(conn, self.ws.match_brands(written))
+                self.store.add_matches(conn, self.ws.match_brands(res.posts))
             counts = self._counts()
             counts.new += res.new
             counts.updated += res.updated
@@ -210,6 +225,13 @@ def import_posts(
 ) -> ImportReport:
     """Import an iterable of posts (the simulator, a connector page)."""
     imp = Importer(ws, source=source, connector=connector)
+    with _quiet_gc():
+        return _import_posts(imp, posts, on_post)
+
+
+def _import_posts(
+    imp: Importer, posts: Iterable[Post], on_post: Callable[[int], None] | None
+) -> ImportReport:
     try:
         for i, post in enumerate(posts, 1):
             imp.add(post)
@@ -232,11 +254,23 @@ def import_files(
     progress: ImportProgress | None = None,
 ) -> ImportReport:
     """Import files; every good record is kept and every bad one reported and written aside."""
+    names = [str(p) for p in paths]
+    imp = Importer(ws, source=source, files=names, fmt=fmt)
+    with _quiet_gc():
+        return _import_files(imp, names, fmt, column_map, network, progress)
+
+
+def _import_files(
+    imp: Importer,
+    names: list[str],
+    fmt: str,
+    column_map: Mapping[str, str] | None,
+    network: str | None,
+    progress: ImportProgress | None,
+) -> ImportReport:
     from socialloop.errors import SocialloopError
     from socialloop.listen.files import FileReader, Reject
 
-    names = [str(p) for p in paths]
-    imp = Importer(ws, source=source, files=names, fmt=fmt)
     try:
         for name in names:
             frep = FileReport(path=name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from socialloop.query.nodes import (
     And,
@@ -161,3 +162,72 @@ def compile_matcher(node: Node, field_matcher: FieldMatcher) -> Predicate:
         return False
 
     return any_of
+
+
+# -- prefilter --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Needles:
+    """A necessary condition for a query to match a post: if the query matches, then some
+    ``text`` needle is a substring of ``fold(post.text)``, or the post has one of the
+    ``hashtags`` / ``mentions`` (stored forms). Lets a stream skip most posts without
+    tokenising them; a post that passes is still matched by the full predicate."""
+
+    text: frozenset[str] = frozenset()
+    hashtags: frozenset[str] = frozenset()
+    mentions: frozenset[str] = frozenset()
+
+    def __or__(self, other: Needles) -> Needles:
+        return Needles(
+            self.text | other.text,
+            self.hashtags | other.hashtags,
+            self.mentions | other.mentions,
+        )
+
+
+# field name -> "hashtag" / "mention" when the field is that builtin fact, else None
+FieldKind = Callable[[str], str | None]
+
+
+def needles(node: Node, field_kind: FieldKind) -> Needles | None:
+    """The :class:`Needles` of ``node``, or None when no such condition is known (``NOT``,
+    other fields, a wildcard without literal text): such a query must see every post.
+
+    Sound because every token is a substring of the folded text (tokens are cut from it), so a
+    word, phrase, prefix or wildcard literal that the matcher finds among the tokens is in the
+    folded text too."""
+    if isinstance(node, Term):
+        return Needles(text=frozenset([node.word])) if node.word else None
+    if isinstance(node, Phrase):
+        word = max(node.words, key=len, default="")
+        return Needles(text=frozenset([word])) if word else None
+    if isinstance(node, Prefix):
+        return Needles(text=frozenset([node.stem])) if node.stem else None
+    if isinstance(node, Wildcard):
+        part = max(re.split(r"[?*]", node.pattern), key=len)
+        return Needles(text=frozenset([part])) if part else None
+    if isinstance(node, Field):
+        kind = field_kind(node.name)
+        if kind == "hashtag":
+            return Needles(hashtags=frozenset([node.value]))
+        if kind == "mention":
+            return Needles(mentions=frozenset([node.value]))
+        return None
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Near | And):
+        # every operand / child must match: any one child's needles will do (the fewest)
+        kids = node.operands if isinstance(node, Near) else node.children
+        found = [n for c in kids if (n := needles(c, field_kind)) is not None]
+        if not found:
+            return None
+        return min(found, key=lambda n: len(n.text) + len(n.hashtags) + len(n.mentions))
+    # Or: some child matches, so the union of every child's needles
+    out = Needles()
+    for child in node.children:
+        n = needles(child, field_kind)
+        if n is None:
+            return None
+        out = out | n
+    return out

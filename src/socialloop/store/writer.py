@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from socialloop.models import Post, interactions_of
+from socialloop.models import Post, author_id
 from socialloop.store.schema import authors, interactions, post_terms, posts
 from socialloop.textutil import post_facets
 
@@ -35,6 +35,8 @@ class UpsertResult:
     written: dict[str, int] = field(default_factory=dict)
     # store pk of each post that existed and was updated
     updated_pks: list[int] = field(default_factory=list)
+    # (pk, post) of each written post, in batch order
+    posts: list[tuple[int, Post]] = field(default_factory=list)
 
 
 def _naive_utc(dt: datetime) -> datetime:
@@ -94,6 +96,63 @@ def execute_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> Non
     conn.exec_driver_sql(str(compiled), params)
 
 
+def _compiled_sql(conn: Connection, stmt: Any, keys: Sequence[str]) -> tuple[str, list[int] | None]:
+    """SQLite: the SQL of ``stmt`` for parameters ``keys`` and, when the driver wants them in
+    another order, the positions to take them in (None: as given)."""
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+    order = list(compiled.positiontup or [])
+    if order == list(keys):
+        return str(compiled), None
+    index = {k: i for i, k in enumerate(keys)}
+    return str(compiled), [index[k] for k in order]
+
+
+def execute_rows(
+    conn: Connection, stmt: Any, keys: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``conn.execute(stmt, rows)`` for rows given as tuples in ``keys`` order, holding values
+    as the dialect stores them (see :func:`_row_codec`). On SQLite they go straight to the
+    driver's executemany: no per-row dict, no per-row parameter processing."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows])
+        return
+    sql, positions = _compiled_sql(conn, stmt, keys)
+    if positions is not None:
+        rows = [tuple([row[i] for i in positions]) for row in rows]
+    conn.exec_driver_sql(sql, rows)
+
+
+def _dt_text(dt: datetime) -> str:
+    """A datetime as SQLAlchemy's SQLite ``DateTime`` stores it (naive UTC,
+    ``YYYY-MM-DD HH:MM:SS.ffffff``), in one C call for the usual UTC or naive value."""
+    tz = dt.tzinfo
+    if tz is not None and tz is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(" ", "microseconds")[:26]
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not value and type(value) is list:
+        return "[]"
+    return orjson.dumps(value).decode("utf-8")
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _row_codec(conn: Connection) -> tuple[Any, Any]:
+    """(datetime, JSON) converters to the values the driver binds: text on SQLite (what
+    SQLAlchemy's types would store, so Core reads them back), Python objects elsewhere."""
+    if conn.dialect.name == "sqlite":
+        return _dt_text, _json_text
+    return _naive_utc, _identity
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -105,40 +164,61 @@ def terms_of(post: Post) -> list[tuple[str, str]]:
     return post_facets(post)
 
 
+_AUTHOR_KEYS = (
+    "id",
+    "network",
+    "handle",
+    "name",
+    "followers",
+    "following",
+    "bio",
+    "verified",
+    "url",
+    "updated_at",
+)
+
+
 def _author_rows(
-    batch: Sequence[Post], now: datetime, seen: dict[str, tuple[Any, ...]] | None
-) -> list[dict[str, Any]]:
-    """Author rows to upsert; with ``seen`` (a per-import cache), authors whose profile was
-    already written unchanged in this import are skipped."""
-    rows: dict[str, dict[str, Any]] = {}
-    for post in batch:
+    batch: Sequence[Post],
+    now: datetime,
+    seen: dict[str, tuple[Any, ...]] | None,
+    dt_out: Any = _identity,
+    aids: Sequence[str | None] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Author rows (``_AUTHOR_KEYS`` order) to upsert; with ``seen`` (a per-import cache),
+    authors whose profile was already written unchanged in this import are skipped."""
+    rows: dict[str, tuple[Any, ...]] = {}
+    now_out = dt_out(now)
+    for i, post in enumerate(batch):
         a = post.author
         if a is None:
             continue
+        aid = aids[i] if aids is not None else a.id
+        assert aid is not None
         if seen is not None:
             key = (a.name, a.followers, a.following, a.bio, a.verified, a.url)
-            if seen.get(a.id) == key:
+            if seen.get(aid) == key:
                 continue
             if len(seen) > 200_000:
                 seen.clear()
-            seen[a.id] = key
-        observed = _naive_utc(post.collected_at) if post.collected_at else now
-        rows[a.id] = {
-            "id": a.id,
-            "network": a.network,
-            "handle": a.handle.lstrip("@"),
-            "name": a.name,
-            "followers": a.followers,
-            "following": a.following,
-            "bio": a.bio,
-            "verified": a.verified,
-            "url": a.url,
-            "updated_at": observed,
-        }
+            seen[aid] = key
+        observed = dt_out(post.collected_at) if post.collected_at else now_out
+        rows[aid] = (
+            aid,
+            a.network,
+            a.handle.lstrip("@"),
+            a.name,
+            a.followers,
+            a.following,
+            a.bio,
+            a.verified,
+            a.url,
+            observed,
+        )
     return list(rows.values())
 
 
-def _upsert_authors(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _upsert_authors(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     ins = dialect_insert(conn, authors)
@@ -156,39 +236,70 @@ def _upsert_authors(conn: Connection, rows: list[dict[str, Any]]) -> None:
         },
         where=ex.updated_at >= authors.c.updated_at,
     )
-    execute_many(conn, stmt, rows)
+    execute_rows(conn, stmt, _AUTHOR_KEYS, rows)
 
 
-def _post_row(
-    post: Post, now: datetime, source_id: int | None, run_id: int | None
-) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "network": post.network,
-        "native_id": post.native_id,
-        "url": post.url,
-        "author_id": post.author_id,
-        "author_handle": post.author_handle,
-        "text": post.text,
-        "lang": post.lang,
-        "created_at": _naive_utc(post.created_at),
-        "collected_at": _naive_utc(post.collected_at) if post.collected_at else now,
-        "parent_id": post.parent_id,
-        "root_id": post.root_id,
-        "reshare_of": post.reshare_of,
-        "quote_of": post.quote_of,
-        "reply_to_handle": post.reply_to_handle,
-        "mentions": post.mentions,
-        "hashtags": post.hashtags,
-        "links": post.links,
-        "likes": post.likes,
-        "reshares": post.reshares,
-        "replies": post.replies,
-        "views": post.views,
-        "raw": post.raw,
-        "source_id": source_id,
-        "import_run_id": run_id,
+# posts columns written by an upsert, in table order (the tuples of _post_rows)
+_POST_KEYS = (
+    "id",
+    "network",
+    "native_id",
+    "url",
+    "author_id",
+    "author_handle",
+    "text",
+    "lang",
+    "created_at",
+    "collected_at",
+    "parent_id",
+    "root_id",
+    "reshare_of",
+    "quote_of",
+    "reply_to_handle",
+    "mentions",
+    "hashtags",
+    "links",
+    "likes",
+    "reshares",
+    "replies",
+    "views",
+    "raw",
+    "source_id",
+    "import_run_id",
+)
+_TEXT = _POST_KEYS.index("text")
+_TERM_KEYS = ("kind", "value", "post_pk")
+_EDGE_KEYS = ("kind", "post_pk", "source_author_id", "target", "target_author_id", "created_at")
+
+
+def _posts_upsert(conn: Connection) -> Any:
+    ins = dialect_insert(conn, posts)
+    ex = ins.excluded
+    update_cols = {
+        c: getattr(ex, c)
+        for c in (
+            "url",
+            "author_id",
+            "author_handle",
+            "text",
+            "created_at",
+            "collected_at",
+            "reply_to_handle",
+            "mentions",
+            "hashtags",
+            "links",
+            "raw",
+        )
     }
+    for c in ("lang", "parent_id", "root_id", "reshare_of", "quote_of", "source_id"):
+        update_cols[c] = func.coalesce(getattr(ex, c), posts.c[c])
+    for c in ("likes", "reshares", "replies", "views"):
+        update_cols[c] = func.coalesce(getattr(ex, c), posts.c[c])
+    return ins.on_conflict_do_update(
+        index_elements=[posts.c.id],
+        set_=update_cols,
+        where=ex.collected_at >= posts.c.collected_at,
+    )
 
 
 def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str, datetime]]:
@@ -212,6 +323,25 @@ def _new_pks(conn: Connection, new_ids: Sequence[str], max_before: int) -> dict[
     return {pid: pk for pid, (pk, _t, _c) in _existing(conn, new_ids).items()}
 
 
+def _edge_rows(
+    post: Post, pk: int, src: str | None, created: Any, out: list[tuple[Any, ...]]
+) -> None:
+    """The ``interactions`` rows of a post (``_EDGE_KEYS`` order): the same edges as
+    ``models.interactions_of``, built without the intermediate objects."""
+    network = post.network
+    if post.parent_id:
+        reply_to = post.reply_to_handle
+        tgt = author_id(network, reply_to) if reply_to else None
+        out.append(("reply", pk, src, post.parent_id, tgt, created))
+    if post.reshare_of:
+        out.append(("reshare", pk, src, post.reshare_of, None, created))
+    if post.quote_of:
+        out.append(("quote", pk, src, post.quote_of, None, created))
+    for handle in post.mentions:
+        aid = author_id(network, handle)
+        out.append(("mention", pk, src, aid, aid, created))
+
+
 def upsert_posts(
     conn: Connection,
     batch: Sequence[Post],
@@ -223,115 +353,125 @@ def upsert_posts(
 ) -> UpsertResult:
     """Insert or update a batch of posts (one row per post id; newer ``collected_at`` wins)."""
     now = _naive_utc(now or datetime.now(UTC))
+    dt_out, js_out = _row_codec(conn)
+    now_out = dt_out(now)
     # one post per id inside the batch: the most recently collected copy wins
     by_id: dict[str, Post] = {}
     for post in batch:
-        prev = by_id.get(post.id)
-        if prev is None or (post.collected_at or now) >= (prev.collected_at or now):
-            by_id[post.id] = post
-    unique = list(by_id.values())
+        pid = post.id
+        prev = by_id.get(pid)
+        if prev is None or (_naive_utc(post.collected_at) if post.collected_at else now) >= (
+            _naive_utc(prev.collected_at) if prev.collected_at else now
+        ):
+            by_id[pid] = post
     result = UpsertResult()
-    if not unique:
+    if not by_id:
         return result
-    _upsert_authors(conn, _author_rows(unique, now, seen_authors))
-    ids = [p.id for p in unique]
+    unique = list(by_id.values())
+    aids = [p.author.id if p.author is not None else None for p in unique]
+    _upsert_authors(conn, _author_rows(unique, now, seen_authors, dt_out, aids))
+    ids = list(by_id)
     before = _existing(conn, ids)
 
-    rows = [_post_row(p, now, source_id, run_id) for p in unique]
-    max_before = conn.execute(select(func.max(posts.c.pk))).scalar() or 0
-    ins = dialect_insert(conn, posts)
-    ex = ins.excluded
-    update_cols = {
-        c: getattr(ex, c)
-        for c in (
-            "url",
-            "author_id",
-            "author_handle",
-            "text",
-            "created_at",
-            "collected_at",
-            "reply_to_handle",
-            "mentions",
-            "hashtags",
-            "links",
-            "raw",
+    # one tuple per post (``_POST_KEYS``) plus what the facets and edges need from it
+    rows: list[tuple[Any, ...]] = []
+    extras: list[tuple[str | None, Any]] = []
+    for (pid, post), aid in zip(by_id.items(), aids, strict=True):
+        author = post.author
+        # author_handle: the handle part of the author id (lower-cased, without "@")
+        handle = author.handle.lstrip("@").lower() if author is not None else None
+        created = dt_out(post.created_at)
+        collected = post.collected_at
+        mentions, hashtags, links, raw = post.mentions, post.hashtags, post.links, post.raw
+        rows.append(
+            (
+                pid,
+                post.network,
+                post.native_id,
+                post.url,
+                aid,
+                handle,
+                post.text,
+                post.lang,
+                created,
+                dt_out(collected) if collected is not None else now_out,
+                post.parent_id,
+                post.root_id,
+                post.reshare_of,
+                post.quote_of,
+                post.reply_to_handle,
+                "[]" if not mentions and js_out is _json_text else js_out(mentions),
+                "[]" if not hashtags and js_out is _json_text else js_out(hashtags),
+                "[]" if not links and js_out is _json_text else js_out(links),
+                post.likes,
+                post.reshares,
+                post.replies,
+                post.views,
+                None if raw is None else js_out(raw),
+                source_id,
+                run_id,
+            )
         )
-    }
-    for c in ("lang", "parent_id", "root_id", "reshare_of", "quote_of", "source_id"):
-        update_cols[c] = func.coalesce(getattr(ex, c), posts.c[c])
-    for c in ("likes", "reshares", "replies", "views"):
-        update_cols[c] = func.coalesce(getattr(ex, c), posts.c[c])
-    stmt = ins.on_conflict_do_update(
-        index_elements=[posts.c.id],
-        set_=update_cols,
-        where=ex.collected_at >= posts.c.collected_at,
-    )
-    execute_many(conn, stmt, rows)
+        extras.append((aid, created))
+    max_before = conn.execute(select(func.max(posts.c.pk))).scalar() or 0
+    execute_rows(conn, _posts_upsert(conn), _POST_KEYS, rows)
 
     is_sqlite = conn.dialect.name == "sqlite"
-    new_ids = [i for i in ids if i not in before]
+    new_ids = [i for i in ids if i not in before] if before else ids
     new_pks = _new_pks(conn, new_ids, max_before) if new_ids else {}
-    fts_delete: list[dict[str, Any]] = []
-    fts_insert: list[dict[str, Any]] = []
+    fts_delete: list[tuple[int, str]] = []
+    fts_insert: list[tuple[int, str]] = []
     changed_pks: list[int] = []
-    row_by_id = {row["id"]: row for row in rows}
-    for pid in new_ids:
-        pk = new_pks[pid]
-        result.new += 1
-        result.written[pid] = pk
-        fts_insert.append({"pk": pk, "text": row_by_id[pid]["text"]})
-    for pid, (pk, old_text, old_collected) in before.items():
-        row = row_by_id[pid]
-        # the upsert's WHERE: the copy collected later (or at the same time) wins
-        if row["collected_at"] < old_collected:
-            result.unchanged += 1
-            continue
-        result.updated += 1
-        result.written[pid] = pk
-        result.updated_pks.append(pk)
-        changed_pks.append(pk)
-        if row["text"] != old_text:
-            fts_delete.append({"pk": pk, "text": old_text})
-            fts_insert.append({"pk": pk, "text": row["text"]})
+    term_rows: list[tuple[Any, ...]] = []
+    edge_rows: list[tuple[Any, ...]] = []
+    written = result.written
+    written_posts = result.posts
+    for i, (pid, post) in enumerate(by_id.items()):
+        pk = new_pks.get(pid)
+        text_ = rows[i][_TEXT]
+        if pk is not None:
+            result.new += 1
+            fts_insert.append((pk, text_))
+        else:
+            pk, old_text, old_collected = before[pid]
+            # the upsert's WHERE: the copy collected later (or at the same time) wins
+            collected = _naive_utc(post.collected_at) if post.collected_at else now
+            if collected < old_collected:
+                result.unchanged += 1
+                continue
+            result.updated += 1
+            result.updated_pks.append(pk)
+            changed_pks.append(pk)
+            if text_ != old_text:
+                fts_delete.append((pk, old_text))
+                fts_insert.append((pk, text_))
+        written[pid] = pk
+        written_posts.append((pk, post))
+        # facets and interactions: rebuilt for every written post
+        for kind, value in post_facets(post):
+            term_rows.append((kind, value, pk))
+        aid, created = extras[i]
+        _edge_rows(post, pk, aid, created, edge_rows)
     if is_sqlite:
         # straight to the driver: two bound parameters per row, no per-row processing
         if fts_delete:
             conn.exec_driver_sql(
                 "INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', ?, ?)",
-                [(r["pk"], r["text"]) for r in fts_delete],
+                fts_delete,
             )
         if fts_insert:
-            conn.exec_driver_sql(
-                "INSERT INTO posts_fts(rowid, text) VALUES (?, ?)",
-                [(r["pk"], r["text"]) for r in fts_insert],
-            )
+            conn.exec_driver_sql("INSERT INTO posts_fts(rowid, text) VALUES (?, ?)", fts_insert)
 
-    # facets and interactions: rebuilt for every written post
     if changed_pks:
         for chunk in _chunks(changed_pks):
             conn.execute(delete(post_terms).where(post_terms.c.post_pk.in_(chunk)))
             conn.execute(delete(interactions).where(interactions.c.post_pk.in_(chunk)))
-    term_rows: list[dict[str, Any]] = []
-    edge_rows: list[dict[str, Any]] = []
-    for pid, pk in result.written.items():
-        post = by_id[pid]
-        for kind, value in terms_of(post):
-            term_rows.append({"kind": kind, "value": value, "post_pk": pk})
-        for edge in interactions_of(post):
-            edge_rows.append(
-                {
-                    "kind": edge.kind,
-                    "post_pk": pk,
-                    "source_author_id": edge.source_author_id,
-                    "target": edge.target,
-                    "target_author_id": edge.target_author_id,
-                    "created_at": _naive_utc(edge.created_at),
-                }
-            )
     if term_rows:
-        execute_many(conn, dialect_insert(conn, post_terms).on_conflict_do_nothing(), term_rows)
+        stmt = dialect_insert(conn, post_terms).on_conflict_do_nothing()
+        execute_rows(conn, stmt, _TERM_KEYS, term_rows)
     if edge_rows:
-        execute_many(conn, dialect_insert(conn, interactions).on_conflict_do_nothing(), edge_rows)
+        stmt = dialect_insert(conn, interactions).on_conflict_do_nothing()
+        execute_rows(conn, stmt, _EDGE_KEYS, edge_rows)
     return result
 
 
