@@ -35,6 +35,15 @@ database_url = "{database_url}"
 batch_size = 5000
 # where rejected records are written (relative to the workspace)
 rejects_dir = "rejects"
+
+[learn]
+# languages your audience writes in (ISO 639-1); empty = detect among all languages.
+# A short list makes detection faster and more accurate, e.g. ["en", "es", "fr", "de", "fi"]
+languages = []
+# "fast" (bundled small models) or "accurate" (larger models where installed)
+mode = "fast"
+# worker processes for `socialloop enrich`
+workers = 1
 """
 
 
@@ -45,6 +54,11 @@ class Settings:
     database_url: str
     batch_size: int = 5000
     rejects_dir: Path = Path("rejects")
+    # LEARN: candidate languages (empty: every language the detector knows), model mode,
+    # worker processes for `enrich`
+    languages: tuple[str, ...] = ()
+    enrich_mode: str = "fast"
+    workers: int = 1
 
     @property
     def rejects_path(self) -> Path:
@@ -89,12 +103,23 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
     rejects = _get(imp, "rejects_dir", str, str(path)) or "rejects"
+    learn = data.get("learn", {})
+    languages = _get(learn, "languages", list, str(path)) or []
+    if not all(isinstance(x, str) and x for x in languages):
+        raise ConfigError(f'{path}: learn.languages must be a list of codes like ["en", "fi"]')
+    mode = env.get("SOCIALLOOP_ENRICH_MODE") or _get(learn, "mode", str, str(path)) or "fast"
+    if mode not in ("fast", "accurate"):
+        raise ConfigError(f'{path}: learn.mode must be "fast" or "accurate", not {mode!r}')
+    workers = _get(learn, "workers", int, str(path)) or 1
     return Settings(
         root=root,
         name=name,
         database_url=_resolve_url(url, root),
         batch_size=batch_size,
         rejects_dir=Path(rejects),
+        languages=tuple(x.lower() for x in languages),
+        enrich_mode=mode,
+        workers=max(1, workers),
     )
 
 

@@ -19,7 +19,9 @@ from rich.progress import (
 
 from socialloop.cli.app import open_workspace, parse_map, parse_when, workspace_option
 from socialloop.cli.output import csv_text, jsonl_lines, print_posts
+from socialloop.errors import SocialloopError
 from socialloop.listen.importer import ImportReport, import_files
+from socialloop.workspace import Workspace
 
 
 class RichImportProgress:
@@ -81,6 +83,7 @@ def print_report(report: ImportReport) -> None:
 @click.option("--source", default=None, help="Name of the source these posts come from.")
 @click.option("--network", default=None, help="Network of generic CSV/JSONL rows (e.g. twitter).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+@click.option("--no-enrich", is_flag=True, help="Do not run the LEARN steps after importing.")
 @workspace_option
 def import_cmd(
     files: tuple[Path, ...],
@@ -89,6 +92,7 @@ def import_cmd(
     source: str | None,
     network: str | None,
     no_progress: bool,
+    no_enrich: bool,
     workspace: Path | None,
 ) -> None:
     """Import conversations from FILES (JSONL, JSON, CSV/TSV, gzip; platform exports).
@@ -122,6 +126,21 @@ def import_cmd(
         print_report(report)
         if report.read == 0:
             sys.exit(1)
+        if not no_enrich and report.new + report.updated > 0:
+            enrich_after_import(ws)
+
+
+def enrich_after_import(ws: Workspace) -> None:
+    """Run the LEARN steps on what was just stored; a failure here never loses the import."""
+    from socialloop.cli.learn_cmds import print_enrich_report, run_enrichment
+
+    try:
+        report = run_enrichment(ws)
+    except (SocialloopError, ImportError) as exc:
+        click.echo(f"Enrichment skipped: {exc}. Run `socialloop enrich` once fixed.", err=True)
+        return
+    click.echo("Enriched:")
+    print_enrich_report(report)
 
 
 @click.command("search")

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from socialloop.cli.app import open_workspace, workspace_option
-from socialloop.cli.data_cmds import print_report
+from socialloop.cli.data_cmds import enrich_after_import, print_report
 
 
 @click.command("simulate")
@@ -23,8 +23,11 @@ from socialloop.cli.data_cmds import print_report
     default=None,
     help="Write native JSONL (.gz to compress) instead of importing into the workspace.",
 )
+@click.option("--no-enrich", is_flag=True, help="Do not run the LEARN steps after importing.")
 @workspace_option
-def simulate_cmd(n: int, days: int, seed: int, out: Path | None, workspace: Path | None) -> None:
+def simulate_cmd(
+    n: int, days: int, seed: int, out: Path | None, no_enrich: bool, workspace: Path | None
+) -> None:
     """Generate a realistic, seeded stream for a coffee market (a brand, its competitors and a
     retailer): threads, brand replies, influencers, communities, spikes, five languages.
 
@@ -76,3 +79,5 @@ def simulate_cmd(n: int, days: int, seed: int, out: Path | None, workspace: Path
         print_report(report)
         took = time.perf_counter() - started
         click.echo(f"Simulated and imported {report.read:,} posts in {took:.1f}s")
+        if not no_enrich:
+            enrich_after_import(ws)

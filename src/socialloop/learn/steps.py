@@ -1,0 +1,52 @@
+"""The registry of enrichment steps a workspace can run, built from its settings.
+
+Steps are constructed here (not at import time) so a workspace's language set and mode reach
+them, and so a step whose optional model is missing can be reported instead of crashing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from socialloop.config import Settings
+from socialloop.errors import SocialloopError
+from socialloop.learn.base import Enricher
+
+StepFactory = Callable[[Settings], Enricher]
+
+
+class UnknownStep(SocialloopError):
+    """A step name that is not in the registry."""
+
+
+def _language(settings: Settings) -> Enricher:
+    from socialloop.learn.language import LanguageEnricher
+
+    if settings.enrich_mode == "accurate":
+        return LanguageEnricher(languages=settings.languages or None, mode="accurate")
+    return LanguageEnricher(languages=settings.languages or None, mode="fast")
+
+
+def _sentiment(settings: Settings) -> Enricher:
+    from socialloop.learn.sentiment import SentimentEnricher
+
+    return SentimentEnricher()
+
+
+STEP_FACTORIES: dict[str, StepFactory] = {
+    "language": _language,
+    "sentiment": _sentiment,
+}
+DEFAULT_STEPS: tuple[str, ...] = tuple(STEP_FACTORIES)
+
+
+def build_steps(settings: Settings, names: Sequence[str] | None = None) -> list[Enricher]:
+    """The named steps (default: all), configured for the workspace."""
+    chosen = list(names) if names else list(DEFAULT_STEPS)
+    unknown = [n for n in chosen if n not in STEP_FACTORIES]
+    if unknown:
+        raise UnknownStep(
+            f"unknown enrichment step(s) {', '.join(unknown)}; "
+            f"available: {', '.join(STEP_FACTORIES)}"
+        )
+    return [STEP_FACTORIES[n](settings) for n in chosen]
