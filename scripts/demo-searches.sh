@@ -9,6 +9,7 @@ run() { echo; echo "\$ socialloop $*"; "$SL" "$@"; }
 while IFS= read -r brand; do
   echo; echo "======== $brand ========"
   run search --brand "$brand" --count
+  echo "negative posts:"; "$SL" search --brand "$brand" --count 'sentiment:negative'
   run search --brand "$brand" --limit 3 '"anyone know" OR "does anyone" OR "alguien sabe" OR "quelqu un" OR weiss OR tietääkö'
   run search --brand "$brand" --limit 3 'refund* OR "charged twice" OR cold OR slow OR rude'
 done

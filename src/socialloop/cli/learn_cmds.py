@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+from rich.text import Text
 
 from socialloop.cli.app import open_workspace, parse_when, workspace_option
+from socialloop.learn.evaluate import TASKS, evaluate, read_dataset
 from socialloop.learn.pipeline import EnrichReport, Pipeline
 from socialloop.learn.steps import DEFAULT_STEPS, build_steps
 from socialloop.workspace import Workspace
@@ -75,3 +80,98 @@ def enrich_cmd(
         report = run_enrichment(ws, steps=names, workers=workers, since=since)
         click.echo(f"Enriched {report.processed:,} post-steps:")
         print_enrich_report(report)
+
+
+@click.command("eval")
+@click.argument("task", type=click.Choice(list(TASKS)))
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A TweetEval task folder, or a CSV / TSV file.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "tweeteval", "csv", "tsv"]),
+    default="auto",
+    show_default=True,
+    help="auto: a folder is TweetEval, .tsv is TSV, anything else CSV.",
+)
+@click.option("--text-col", default=None, help="Text column name (index with --no-header).")
+@click.option("--label-col", default=None, help="Label column name (index with --no-header).")
+@click.option("--label-map", "label_map", multiple=True, help="RAW=LABEL,... gold label mapping.")
+@click.option("--no-header", is_flag=True, help="The CSV / TSV file has no header row.")
+@click.option("--mode", type=click.Choice(["fast", "accurate"]), default="fast", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_cmd(
+    task: str,
+    data_path: Path,
+    fmt: str,
+    text_col: str | None,
+    label_col: str | None,
+    label_map: tuple[str, ...],
+    no_header: bool,
+    mode: str,
+    as_json: bool,
+) -> None:
+    """Score TASK's model on labelled data: accuracy, macro recall / F1, per-class figures,
+    the confusion matrix and throughput. Needs no workspace.
+
+    Binary tasks read labels 1 / 0 (or true / false, yes / no); the language task reads ISO
+    639-1 codes; sentiment reads negative / neutral / positive.
+    """
+    mapping = {}
+    for item in label_map:
+        for part in item.split(","):
+            raw, sep, label = part.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{part!r} is not RAW=LABEL", param_hint="--label-map")
+            mapping[raw.strip()] = label.strip()
+    data = read_dataset(
+        data_path,
+        fmt=fmt,  # type: ignore[arg-type]
+        text_col=text_col,
+        label_col=label_col,
+        header=not no_header,
+    )
+    result = evaluate(task, data, label_map=mapping, mode=mode)
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    print_eval(result)
+
+
+def print_eval(result: dict[str, Any]) -> None:
+    console = Console(highlight=False)
+    console.print(
+        Text(f"{result['task']} ({result['mode']} mode) on {result['data']}", style="bold")
+    )
+    summary = (
+        f"n {result['n']:,} · accuracy {result['accuracy']:.3f} · "
+        f"macro-recall {result['macro_recall']:.3f} · macro-F1 {result['macro_f1']:.3f}"
+    )
+    if "f1" in result:
+        summary += f" · F1 (positive) {result['f1']:.3f}"
+    console.print(summary + f" · {result['posts_per_s']:,.0f} posts/s")
+    table = Table(title="per class", title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for label, c in result["per_class"].items():
+        table.add_row(
+            Text(label),
+            f"{c['precision']:.3f}",
+            f"{c['recall']:.3f}",
+            f"{c['f1']:.3f}",
+            f"{int(c['support']):,}",
+        )
+    console.print(table)
+    conf = result["confusion"]
+    matrix = Table(title="confusion (rows: gold, columns: predicted)", title_justify="left")
+    matrix.add_column("")
+    for label in conf["labels"]:
+        matrix.add_column(Text(label), justify="right")
+    for label, row in zip(result["per_class"], conf["matrix"], strict=True):
+        matrix.add_row(Text(label), *[f"{v:,}" for v in row])
+    console.print(matrix)

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from socialloop.learn.base import Item, Result
+from socialloop.learn.metrics import classification_metrics
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -415,27 +416,14 @@ def evaluate_language(
     pred = [code for code, _ in step.detect_many(list(texts))]
     elapsed = time.perf_counter() - start
     n = len(gold)
-    correct = sum(1 for p, g in zip(pred, gold, strict=True) if p == g)
-    per_class: dict[str, dict[str, float]] = {}
-    for label in sorted(set(gold)):
-        tp = sum(1 for p, g in zip(pred, gold, strict=True) if p == label and g == label)
-        n_pred = sum(1 for p in pred if p == label)
-        n_gold = sum(1 for g in gold if g == label)
-        precision = tp / n_pred if n_pred else 0.0
-        recall = tp / n_gold if n_gold else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = {"precision": precision, "recall": recall, "f1": f1, "support": n_gold}
-    macro = sum(c["f1"] for c in per_class.values()) / len(per_class) if per_class else 0.0
+    scores = classification_metrics(gold, pred)
     confusions: dict[str, int] = {}
     for p, g in zip(pred, gold, strict=True):
         if p != g:
             confusions[f"{g}->{p}"] = confusions.get(f"{g}->{p}", 0) + 1
     top_conf = dict(sorted(confusions.items(), key=lambda kv: -kv[1])[:10])
     return {
-        "n": n,
-        "accuracy": correct / n if n else 0.0,
-        "macro_f1": macro,
-        "per_class": per_class,
+        **scores,
         "posts_per_s": n / elapsed if elapsed > 0 else float("inf"),
         "us_per_post": 1e6 * elapsed / n if n else 0.0,
         "und_rate": sum(1 for p in pred if p == UND) / n if n else 0.0,

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from socialloop.errors import SocialloopError
 from socialloop.learn.base import Item, Result
 from socialloop.learn.features import HashingConfig, hash_batch
+from socialloop.learn.metrics import classification_metrics
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentiment.npz"
@@ -325,31 +326,3 @@ def evaluate_sentiment(
     metrics["posts_per_s"] = len(texts) / elapsed if elapsed > 0 else float("inf")
     metrics["n"] = len(texts)
     return metrics
-
-
-def classification_metrics(
-    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
-) -> dict[str, Any]:
-    """Accuracy, macro recall/F1 over ``labels`` and precision/recall/F1/support per class."""
-    per_class: dict[str, dict[str, float]] = {}
-    for label in labels:
-        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
-        support = sum(1 for g in gold if g == label)
-        predicted_n = sum(1 for p in predicted if p == label)
-        precision = tp / predicted_n if predicted_n else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = {
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "support": float(support),
-        }
-    n = len(gold)
-    correct = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p)
-    return {
-        "accuracy": correct / n if n else 0.0,
-        "macro_recall": sum(c["recall"] for c in per_class.values()) / len(labels),
-        "macro_f1": sum(c["f1"] for c in per_class.values()) / len(labels),
-        "per_class": per_class,
-    }
