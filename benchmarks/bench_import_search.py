@@ -35,6 +35,13 @@ QUERIES = [
     "site:youtube.com",
     "since:2026-10-20 AND (queue OR wait*)",
 ]
+# (query, brand): what the brand pages of the product run (post_brands + a query)
+BRAND_QUERIES = [
+    (None, "Brewhaven"),
+    (None, "Cupworth"),
+    ('refund* OR "charged twice"', "Brewhaven"),
+    ("lang:es", "Quillbean"),
+]
 
 
 def _peak_rss_mb() -> float:
@@ -97,12 +104,12 @@ def main() -> None:
         for kind in ("page", "count"):
             lat: list[float] = []
             for _round in range(5):
-                for q in QUERIES:
+                for q, brand in [(q, None) for q in QUERIES] + BRAND_QUERIES:
                     t = time.perf_counter()
                     if kind == "page":
-                        ws.search(q, limit=50)
+                        ws.search(q, brand=brand, limit=50)
                     else:
-                        ws.count(q)
+                        ws.count(q, brand=brand)
                     lat.append((time.perf_counter() - t) * 1000)
             lat.sort()
             print(
@@ -110,7 +117,7 @@ def main() -> None:
                     {
                         "benchmark": f"search_{kind}",
                         "posts": report.read,
-                        "queries": len(QUERIES),
+                        "queries": len(QUERIES) + len(BRAND_QUERIES),
                         "runs": len(lat),
                         "p50_ms": round(statistics.median(lat), 1),
                         "p95_ms": round(lat[int(len(lat) * 0.95) - 1], 1),

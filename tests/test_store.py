@@ -38,7 +38,7 @@ def fts_ids(store: Store, match: str) -> set[str]:
 
 
 def test_migrations_applied_and_recorded(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0002_enrichments"
+    assert current_revision(store.engine) == head_revision() == "0003_lang_facets"
     with store.begin() as conn:
         mode = conn.execute(text("PRAGMA journal_mode")).scalar()
         fks = conn.execute(text("PRAGMA foreign_keys")).scalar()
@@ -183,3 +183,30 @@ def test_upgrade_from_an_older_revision_keeps_data(tmp_path: Path) -> None:
     with upgraded.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM post_labels")).scalar_one() == 0
     upgraded.close()
+
+
+def test_upgrade_backfills_declared_language_facets(tmp_path: Path) -> None:
+    from alembic import command
+
+    from socialloop.store.engine import alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002_enrichments")
+        conn.execute(
+            text(
+                "INSERT INTO posts (id, network, native_id, text, created_at, collected_at, "
+                "mentions, hashtags, links, lang) VALUES ('x:1', 'x', '1', 'hola', "
+                "'2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', '[]', '[]', '[]', "
+                "'es-MX')"
+            )
+        )
+    engine.dispose()
+    store = Store.open(url)
+    with store.begin() as conn:
+        rows = conn.execute(select(post_terms.c.kind, post_terms.c.value)).all()
+    assert rows == [("lang", "es")]
+    store.close()

@@ -322,12 +322,28 @@ def post_urls(post: Post) -> list[str]:
     return _unique([post.url or "", *post.links])
 
 
+_LANG_TAG_SPLIT = re.compile(r"[-_]")
+_ASCII_LOWER_TABLE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def lang_key(lang: str | None) -> str | None:
+    """The stored / compared form of a declared language: its primary subtag, ASCII
+    lower-cased (``en-GB`` -> ``en``); None when there is none."""
+    if not lang:
+        return None
+    key = _LANG_TAG_SPLIT.split(lang, 1)[0].translate(_ASCII_LOWER_TABLE)
+    return key or None
+
+
 def post_facets(post: Post) -> list[tuple[str, str]]:
     """The ``post_terms`` rows of a post, ``(kind, value)``, no duplicates: what the query
     language's ``#``, ``@``, ``site:`` and ``url:`` filters look up. ``hashtag``: folded;
     ``mention``: lower-case; ``link``: every url (the post's own and its links) lower-cased;
-    ``domain``: every domain suffix of those urls (see :func:`domain_suffixes`)."""
+    ``domain``: every domain suffix of those urls (see :func:`domain_suffixes`); ``lang``: the
+    declared language's primary subtag (see :func:`lang_key`)."""
     rows: dict[tuple[str, str], None] = {}
+    if (lang := lang_key(post.lang)) is not None:
+        rows[("lang", lang)] = None
     for tag in post.hashtags:
         if key := hashtag_key(tag):
             rows[("hashtag", key)] = None

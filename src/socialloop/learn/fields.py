@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from socialloop.query.fields import BUILTIN_FIELDS, FieldDef, FieldRegistry, Predicate
 from socialloop.query.view import PostView
@@ -78,11 +78,13 @@ def detected_lang_field() -> FieldDef:
         return match
 
     def sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
-        detected_any = select(post_labels.c.post_pk).where(post_labels.c.field == "lang")
-        return or_(
-            _has_label("lang", value, ctx),
-            and_(ctx.posts.c.pk.not_in(detected_any), declared.sql(value, ctx)),
+        # probes per candidate post (languages are large sets; see the built-in lang:)
+        pk = ctx.posts.c.pk
+        detected = exists().where(
+            post_labels.c.field == "lang", post_labels.c.label == value, post_labels.c.post_pk == pk
         )
+        detected_any = exists().where(post_labels.c.post_pk == pk, post_labels.c.field == "lang")
+        return or_(detected, and_(~detected_any, declared.sql(value, ctx)))
 
     return FieldDef(
         "lang",

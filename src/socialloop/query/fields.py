@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, select
 
 from socialloop.query.view import PostView
-from socialloop.textutil import hashtag_key, host_of, mention_key
+from socialloop.textutil import hashtag_key, host_of, lang_key, mention_key
 
 if TYPE_CHECKING:
     from socialloop.query.sql import SqlContext
@@ -150,20 +150,16 @@ def _lang_normalize(raw: str) -> str:
 
 
 def _lang_matcher(value: str) -> Predicate:
-    def match(v: PostView) -> bool:
-        lang = v.lang
-        if not lang:
-            return False
-        return _LANG_SPLIT_RE.split(lang, 1)[0].translate(_ASCII_LOWER) == value
-
-    return match
+    return lambda v: lang_key(v.lang) == value
 
 
 def _lang_sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
-    col = ctx.posts.c.lang
-    low = func.lower(col)  # ASCII-only in SQLite, as _ASCII_LOWER
-    return _not_null(
-        col, or_(low == value, low.like(f"{value}-%"), low.like(f"{value}\\_%", escape="\\"))
+    # the declared language is a post_terms facet (kind "lang", textutil.lang_key). A language
+    # is a large set (half the posts may be English), so it is probed per candidate post
+    # through the (kind, value, post_pk) key rather than materialised as a match set.
+    terms = ctx.post_terms
+    return exists().where(
+        terms.c.kind == "lang", terms.c.value == value, terms.c.post_pk == ctx.posts.c.pk
     )
 
 
