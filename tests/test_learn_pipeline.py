@@ -124,3 +124,22 @@ def test_worker_processes_give_the_same_results(ws: Workspace) -> None:
     assert report.processed == 40
     tone = labels(ws, "tone")
     assert sum(1 for v in tone.values() if v == {"loud"}) == 20
+
+
+def test_an_edited_post_is_enriched_again(ws: Workspace) -> None:
+    seed(ws, 5)
+    Pipeline([Shouty()]).run(ws.store)
+    later = datetime.now(UTC) + timedelta(days=1)  # collected after the seed import
+    # same text, newer metrics: the enrichment stays
+    import_posts(
+        ws, [make_post("1", "post 1  !", when=T0 + timedelta(minutes=1), collected_at=later)]
+    )
+    again = Shouty()
+    assert Pipeline([again]).run(ws.store).processed == 0
+    # an edit: the old results are dropped and the post is processed again
+    edited = make_post(
+        "1", "calm now", when=T0 + timedelta(minutes=1), collected_at=later + timedelta(1)
+    )
+    import_posts(ws, [edited])
+    assert Pipeline([again]).run(ws.store).processed == 1
+    assert labels(ws, "tone")[again.seen[-1]] == {"calm"}

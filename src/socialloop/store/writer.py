@@ -18,7 +18,15 @@ from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from socialloop.models import Post, author_id
-from socialloop.store.schema import authors, interactions, post_terms, posts
+from socialloop.store.schema import (
+    authors,
+    brand_labels,
+    enrichments,
+    interactions,
+    post_labels,
+    post_terms,
+    posts,
+)
 from socialloop.textutil import post_facets
 
 _CHUNK = 500  # ids per IN (...) lookup
@@ -466,6 +474,11 @@ def upsert_posts(
         for chunk in _chunks(changed_pks):
             conn.execute(delete(post_terms).where(post_terms.c.post_pk.in_(chunk)))
             conn.execute(delete(interactions).where(interactions.c.post_pk.in_(chunk)))
+    # an edited text invalidates what LEARN found in it: the pipeline redoes those posts
+    edited = [pk for pk, _old in fts_delete]
+    for chunk in _chunks(edited):
+        for table in (enrichments, post_labels, brand_labels):
+            conn.execute(delete(table).where(table.c.post_pk.in_(chunk)))
     if term_rows:
         stmt = dialect_insert(conn, post_terms).on_conflict_do_nothing()
         execute_rows(conn, stmt, _TERM_KEYS, term_rows)
