@@ -96,3 +96,18 @@ def test_accurate_sentiment_says_what_is_available(tmp_path: Path) -> None:
 
     with pytest.raises(TaskNotAvailable, match="--mode fast"):
         predict("sentiment", ["x"], "accurate")
+
+
+def test_emotion_eval_restricts_to_the_gold_label_set(tmp_path: Path) -> None:
+    folder = tmp_path / "emotion"
+    folder.mkdir()
+    (folder / "test_text.txt").write_text(
+        "I am so angry, this is outrageous!\nI am so happy today, wonderful news!\n"
+    )
+    (folder / "test_labels.txt").write_text("0\n1\n")
+    (folder / "mapping.txt").write_text("0\tanger\n1\tjoy\n2\toptimism\n3\tsadness\n")
+    res = CliRunner().invoke(cli, ["eval", "emotion", "--data", str(folder), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = orjson.loads(res.output)
+    assert doc["n"] == 2
+    assert set(doc["confusion"]["labels"]) <= {"anger", "joy"}

@@ -39,11 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from socialloop.learn.features import HashingConfig, hash_batch  # noqa: E402
+from socialloop.learn.metrics import classification_metrics  # noqa: E402
 from socialloop.learn.sentiment import (  # noqa: E402
     LABELS,
     MODEL_PATH,
     LinearHashedModel,
-    classification_metrics,
 )
 
 UMSAB_LANGS = {

@@ -23,6 +23,9 @@ from socialloop.learn.metrics import classification_metrics
 TASKS = ("sentiment", "emotion", "complaint", "question", "purchase-intent", "language")
 BINARY_TASKS = frozenset({"complaint", "question", "purchase-intent"})
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+EMOTION_NAMES = frozenset(
+    {"anger", "disgust", "fear", "joy", "sadness", "surprise", "optimism", "trust", "none"}
+)
 _BINARY = {"1": "1", "0": "0", "true": "1", "false": "0", "yes": "1", "no": "0"}
 _SENTIMENT_ALIASES = {"neg": "negative", "pos": "positive", "neu": "neutral"}
 Format = Literal["auto", "tweeteval", "csv", "tsv"]
@@ -167,6 +170,8 @@ def map_labels(task: str, raw: Sequence[str], label_map: Mapping[str, str]) -> l
             mapped = label if label in SENTIMENT_LABELS else None
         elif task == "language":
             mapped = label if len(label) == 2 and label.isalpha() else None
+        elif task == "emotion":
+            mapped = label if label in EMOTION_NAMES else None
         else:
             mapped = label or None
         if mapped is None:
@@ -178,6 +183,7 @@ def map_labels(task: str, raw: Sequence[str], label_map: Mapping[str, str]) -> l
         expected = {
             "sentiment": "negative, neutral, positive",
             "language": "ISO 639-1 codes such as en, fi",
+            "emotion": ", ".join(sorted(EMOTION_NAMES)),
         }.get(task, "1 / 0 (or true / false, yes / no)" if task in BINARY_TASKS else "labels")
         raise EvalError(
             f"cannot map gold label(s) {listed} for task {task}; expected {expected}. "
@@ -186,8 +192,11 @@ def map_labels(task: str, raw: Sequence[str], label_map: Mapping[str, str]) -> l
     return out
 
 
-def predict(task: str, texts: Sequence[str], mode: str) -> list[str]:
-    """The task model's predictions for ``texts``."""
+def predict(
+    task: str, texts: Sequence[str], mode: str, labels: Sequence[str] | None = None
+) -> list[str]:
+    """The task model's predictions for ``texts`` (``labels``: the gold label set, for models
+    that can restrict their choice to it)."""
     if task == "sentiment":
         if mode == "accurate":
             raise TaskNotAvailable(
@@ -202,8 +211,22 @@ def predict(task: str, texts: Sequence[str], mode: str) -> list[str]:
 
         step = LanguageEnricher(mode="accurate") if mode == "accurate" else LanguageEnricher()
         return [code for code, _ in step.detect_many(list(texts))]
+    if task == "emotion":
+        if mode == "accurate":
+            raise TaskNotAvailable(
+                "there is no accurate-mode emotion model in this version; use --mode fast"
+            )
+        from socialloop.learn.emotion import LABELS as EMOTION_LABELS
+        from socialloop.learn.emotion import EmotionEnricher
+
+        model = EmotionEnricher()
+        wanted = [x for x in (labels or ()) if x in EMOTION_LABELS]
+        if labels and len(wanted) == len(set(labels)):
+            return model.predict_among(list(texts), tuple(sorted(set(wanted))))
+        return model.predict(list(texts))
     raise TaskNotAvailable(
-        f"the {task} model is not built yet in this version (available: sentiment, language)"
+        f"the {task} model is not built yet in this version "
+        "(available: sentiment, emotion, language)"
     )
 
 
@@ -220,9 +243,10 @@ def evaluate(
     if not data.texts:
         raise EvalError(f"{data.source}: no labelled rows")
     gold = map_labels(task, data.labels, label_map or {})
-    predict(task, data.texts[:1], mode)  # load the model before timing
+    gold_set = sorted(set(gold))
+    predict(task, data.texts[:1], mode, gold_set)  # load the model before timing
     started = time.perf_counter()
-    predicted = predict(task, data.texts, mode)
+    predicted = predict(task, data.texts, mode, gold_set)
     elapsed = time.perf_counter() - started
     if task == "sentiment":
         labels: Sequence[str] | None = SENTIMENT_LABELS

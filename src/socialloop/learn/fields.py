@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from socialloop.query.sql import SqlContext
 
 SENTIMENTS = ("negative", "neutral", "positive")
+EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "optimism", "trust", "none")
 
 
 def _has_label(field: str, value: str, ctx: SqlContext) -> ColumnElement[bool]:
@@ -40,10 +41,13 @@ def _extra_has(field: str, value: str, view: PostView) -> bool:
     return False
 
 
-def label_field(name: str, labels: Collection[str] | None, summary: str) -> FieldDef:
-    """A filter ``name:LABEL`` on the labels an enrichment step produced for ``name``;
-    ``labels`` is the closed set of values (None: any value)."""
+def label_field(
+    name: str, labels: Collection[str] | None, summary: str, *, source: str | None = None
+) -> FieldDef:
+    """A filter ``name:LABEL`` on the labels an enrichment step produced for the field
+    ``source`` (default ``name``); ``labels`` is the closed set of values (None: any)."""
     allowed = tuple(labels) if labels is not None else None
+    field = source or name
 
     def normalize(raw: str) -> str:
         value = raw.strip().lower()
@@ -54,10 +58,10 @@ def label_field(name: str, labels: Collection[str] | None, summary: str) -> Fiel
         return value
 
     def matcher(value: str) -> Predicate:
-        return lambda view: _extra_has(name, value, view)
+        return lambda view: _extra_has(field, value, view)
 
     def sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
-        return _has_label(name, value, ctx)
+        return _has_label(field, value, ctx)
 
     example = f"{name}:{allowed[0]}" if allowed else f"{name}:value"
     return FieldDef(name, summary, example, normalize, matcher, sql)
@@ -101,6 +105,12 @@ def enrichment_fields() -> tuple[FieldDef, ...]:
     return (
         detected_lang_field(),
         label_field("sentiment", SENTIMENTS, "overall sentiment: negative, neutral, positive"),
+        label_field(
+            "emotion",
+            EMOTIONS,
+            "an emotion the post expresses (any above its threshold)",
+            source="emotions",
+        ),
     )
 
 

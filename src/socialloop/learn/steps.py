@@ -33,9 +33,16 @@ def _sentiment(settings: Settings) -> Enricher:
     return SentimentEnricher()
 
 
+def _emotion(settings: Settings) -> Enricher:
+    from socialloop.learn.emotion import EmotionEnricher
+
+    return EmotionEnricher()
+
+
 STEP_FACTORIES: dict[str, StepFactory] = {
     "language": _language,
     "sentiment": _sentiment,
+    "emotion": _emotion,
 }
 DEFAULT_STEPS: tuple[str, ...] = tuple(STEP_FACTORIES)
 

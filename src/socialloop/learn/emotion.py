@@ -1,0 +1,231 @@
+"""Emotion: multi-label anger / disgust / fear / joy / sadness / surprise / optimism / trust.
+
+The model is one binary logistic regression per emotion (one-vs-rest) over the same hashed
+character 2-5-gram and word 1-2-gram TF-IDF features as the sentiment step
+(:mod:`socialloop.learn.features`), trained by ``training/train_emotion.py`` on GoEmotions (its
+27 labels grouped by ``ekman_mapping.json``, plus its ``optimism``), TweetEval emotion and XED
+Finnish (Plutchik). Each head is trained only on the sources that annotate its emotion (trust
+comes from XED alone), so the heads are calibrated per label and a per-label threshold, tuned on
+the validation splits, turns the probabilities into the multi-label ``emotions`` list.
+
+The artefact ``models/emotion.npz`` has the sentiment model's pickle-free format
+(:class:`socialloop.learn.sentiment.LinearHashedModel`: int8 weights with the IDF folded in,
+float16 squared IDF, bias, JSON header); the thresholds live in its header's ``meta``.
+
+Values: ``emotion`` is the most probable emotion among those over their threshold, or ``"none"``
+(neutral) when no emotion passes; ``emotions`` lists every emotion over its threshold, most
+probable first. The confidence is the top emotion's probability, or for ``"none"`` one minus the
+highest emotion probability. :meth:`EmotionEnricher.predict_among` picks the best label within a
+given label set (e.g. TweetEval's anger / joy / optimism / sadness) for closed-set evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from socialloop.errors import SocialloopError
+from socialloop.learn.base import Item, Result
+from socialloop.learn.features import hash_batch
+from socialloop.learn.metrics import classification_metrics
+from socialloop.learn.sentiment import LinearHashedModel
+from socialloop.learn.sentiment import ModelMissing as _LoadError
+
+LABELS: tuple[str, ...] = (
+    "anger",
+    "disgust",
+    "fear",
+    "joy",
+    "sadness",
+    "surprise",
+    "optimism",
+    "trust",
+)
+NONE = "none"
+TWEETEVAL_LABELS: tuple[str, ...] = ("anger", "joy", "optimism", "sadness")
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "emotion.npz"
+DEFAULT_THRESHOLD = 0.5
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class ModelMissing(SocialloopError):
+    """The emotion model artefact is absent or unreadable."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"emotion model {path} {why}; regenerate it with "
+            "`python training/train_emotion.py --data ../shared/data`"
+        )
+        self.path = path
+
+
+def load_model(path: Path) -> LinearHashedModel:
+    """The emotion model at ``path`` (a :class:`LinearHashedModel` with one class per emotion)."""
+    if not path.is_file():
+        raise ModelMissing(path, "is missing")
+    try:
+        model = LinearHashedModel.load(path)
+    except _LoadError as exc:
+        raise ModelMissing(path, f"could not be read ({exc})") from exc
+    unknown = set(model.labels) - set(LABELS)
+    if unknown:
+        raise ModelMissing(path, f"has unknown labels {sorted(unknown)}")
+    return model
+
+
+def logits(
+    model: LinearHashedModel, texts: Sequence[str], langs: Sequence[str | None] | None = None
+) -> FloatArray:
+    """Per-emotion log-odds, shape (len(texts), emotions): one bincount pass per emotion."""
+    n = len(texts)
+    k = len(model.labels)
+    if n == 0:
+        return np.zeros((0, k), dtype=np.float64)
+    doc, bucket = hash_batch(texts, model.config, langs)
+    norm2 = np.bincount(doc, weights=model.idf2[bucket].astype(np.float64), minlength=n)
+    gathered = model.weights[bucket]
+    out = np.empty((n, k), dtype=np.float64)
+    for j in range(k):
+        out[:, j] = np.bincount(doc, weights=gathered[:, j], minlength=n) * model.scale[j]
+    out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
+    out += model.bias
+    return out
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    result: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * x))
+    return result
+
+
+class EmotionEnricher:
+    """LEARN step "emotion": the top emotion (or "none") and every emotion over its threshold."""
+
+    name = "emotion"
+    version = "1"
+    requires: tuple[str, ...] = ("lang",)
+    produces: tuple[str, ...] = ("emotion", "emotions")
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        self.model_path = model_path or MODEL_PATH
+        self._model: LinearHashedModel | None = None
+        self._thresholds: FloatArray | None = None
+
+    @property
+    def model(self) -> LinearHashedModel:
+        """The trained model, loaded on first use and kept on this instance."""
+        if self._model is None:
+            model = load_model(self.model_path)
+            tuned = model.meta.get("thresholds", {})
+            self._thresholds = np.array(
+                [float(tuned.get(label, DEFAULT_THRESHOLD)) for label in model.labels]
+            )
+            self._model = model
+        return self._model
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The emotions this model scores, in column order."""
+        return self.model.labels
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The per-emotion probability thresholds of the ``emotions`` list."""
+        model = self.model
+        assert self._thresholds is not None
+        return {label: float(t) for label, t in zip(model.labels, self._thresholds, strict=True)}
+
+    def predict_proba(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> FloatArray:
+        """Independent per-emotion probabilities, shape (len(texts), len(self.labels))."""
+        return _sigmoid(logits(self.model, texts, langs))
+
+    def _decide(self, probs: FloatArray) -> tuple[list[str], list[list[str]], list[float]]:
+        model = self.model
+        assert self._thresholds is not None
+        labels = model.labels
+        above = probs >= self._thresholds
+        masked = np.where(above, probs, -1.0)
+        top = masked.argmax(axis=1) if len(labels) else np.zeros(len(probs), dtype=np.int64)
+        order = np.argsort(-probs, axis=1, kind="stable")
+        emotion: list[str] = []
+        emotions: list[list[str]] = []
+        confidence: list[float] = []
+        for i in range(len(probs)):
+            row_above = above[i]
+            if row_above.any():
+                t = int(top[i])
+                emotion.append(labels[t])
+                confidence.append(float(probs[i, t]))
+                emotions.append([labels[j] for j in order[i] if row_above[j]])
+            else:
+                emotion.append(NONE)
+                confidence.append(float(1.0 - probs[i].max()) if len(labels) else 1.0)
+                emotions.append([])
+        return emotion, emotions, confidence
+
+    def predict(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
+        """The top emotion of each text, or ``"none"`` when no emotion passes its threshold."""
+        return self._decide(self.predict_proba(texts, langs))[0]
+
+    def predict_among(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str] = TWEETEVAL_LABELS,
+        langs: Sequence[str | None] | None = None,
+    ) -> list[str]:
+        """The most likely label of each text within ``labels`` (a closed set, no "none")."""
+        model = self.model
+        if not labels:
+            raise ValueError("labels is empty")
+        missing = [label for label in labels if label not in model.labels]
+        if missing:
+            raise ValueError(f"the emotion model has no {missing}; it knows {model.labels}")
+        columns = [model.labels.index(label) for label in labels]
+        scores = logits(model, texts, langs)[:, columns]
+        offsets = model.meta.get("among_offsets", {})
+        scores = scores + np.array([float(offsets.get(label, 0.0)) for label in labels])
+        return [labels[int(i)] for i in scores.argmax(axis=1)]
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        if not batch:
+            return []
+        texts = [item.post.text or "" for item in batch]
+        langs = [_lang(item) for item in batch]
+        emotion, emotions, confidence = self._decide(self.predict_proba(texts, langs))
+        return [
+            Result(values={"emotion": e, "emotions": es}, confidence=c)
+            for e, es, c in zip(emotion, emotions, confidence, strict=True)
+        ]
+
+
+def _lang(item: Item) -> str | None:
+    lang = item.prior.get("lang") or item.post.lang
+    return lang if isinstance(lang, str) else None
+
+
+def evaluate_emotion(
+    texts: Sequence[str],
+    gold_labels: Sequence[str],
+    labels: Sequence[str] = TWEETEVAL_LABELS,
+    enricher: EmotionEnricher | None = None,
+) -> dict[str, Any]:
+    """Accuracy, macro F1 and per-class figures of :meth:`EmotionEnricher.predict_among` over the
+    closed label set ``labels`` (default TweetEval emotion's four), plus ``posts_per_s``."""
+    if len(texts) != len(gold_labels):
+        raise ValueError("texts and gold_labels differ in length")
+    step = enricher or EmotionEnricher()
+    step.model  # noqa: B018 - load before timing
+    start = time.perf_counter()
+    predicted = step.predict_among(texts, labels)
+    elapsed = time.perf_counter() - start
+    metrics = classification_metrics(gold_labels, predicted, labels)
+    metrics["posts_per_s"] = len(texts) / elapsed if elapsed > 0 else float("inf")
+    metrics["n"] = len(texts)
+    return metrics
