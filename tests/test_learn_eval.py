@@ -85,10 +85,28 @@ def test_cli_table_and_errors(tmp_path: Path) -> None:
     assert res.exit_code == 0
     assert "macro-recall" in res.output and "confusion" in res.output
     f = tmp_path / "c.csv"
-    f.write_text("text,label\nwhere is my order?,1\n")
+    f.write_text("text,label\nwhere is my order?,maybe\n")
     res = runner.invoke(cli, ["eval", "question", "--data", str(f)])
     assert res.exit_code == 1
-    assert "not built yet" in res.output
+    assert "'maybe'" in res.output and "--label-map" in res.output
+
+
+def test_binary_task_reports_the_positive_f1(tmp_path: Path) -> None:
+    f = tmp_path / "q.csv"
+    f.write_text(
+        "text,label\n"
+        "Does anyone know when the store opens on Sunday?,yes\n"
+        "How do I reset my password?,true\n"
+        "Lovely weather at the beach today.,no\n"
+        "Just finished my morning run.,0\n"
+    )
+    res = CliRunner().invoke(cli, ["eval", "question", "--data", str(f), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = orjson.loads(res.output)
+    assert doc["task"] == "question" and doc["n"] == 4
+    assert 0.0 <= doc["f1"] <= 1.0
+    assert doc["per_class"]["1"]["support"] == 2
+    assert doc["f1"] == doc["per_class"]["1"]["f1"]
 
 
 def test_accurate_sentiment_says_what_is_available(tmp_path: Path) -> None:

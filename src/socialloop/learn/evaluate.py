@@ -224,10 +224,15 @@ def predict(
         if labels and len(wanted) == len(set(labels)):
             return model.predict_among(list(texts), tuple(sorted(set(wanted))))
         return model.predict(list(texts))
-    raise TaskNotAvailable(
-        f"the {task} model is not built yet in this version "
-        "(available: sentiment, emotion, language)"
-    )
+    if task in BINARY_TASKS:
+        if mode == "accurate":
+            raise TaskNotAvailable(
+                f"there is no accurate-mode {task} model in this version; use --mode fast"
+            )
+        from socialloop.learn.intent import predict_binary
+
+        return predict_binary(task, list(texts))
+    raise TaskNotAvailable(f"the {task} model is not built yet in this version")
 
 
 def evaluate(

@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from socialloop.query.sql import SqlContext
 
 SENTIMENTS = ("negative", "neutral", "positive")
+INTENTS = (
+    "question",
+    "complaint",
+    "praise",
+    "purchase_intent",
+    "recommendation_request",
+    "support_request",
+)
+MOMENTS = ("know", "go", "do", "buy", "none")
 EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "optimism", "trust", "none")
 
 
@@ -111,6 +120,8 @@ def enrichment_fields() -> tuple[FieldDef, ...]:
             "an emotion the post expresses (any above its threshold)",
             source="emotions",
         ),
+        label_field("intent", INTENTS, "an intent of the post (several may apply)"),
+        label_field("moment", MOMENTS, "the micro-moment: I want to know / go / do / buy"),
     )
 
 

@@ -39,10 +39,17 @@ def _emotion(settings: Settings) -> Enricher:
     return EmotionEnricher()
 
 
+def _intent(settings: Settings) -> Enricher:
+    from socialloop.learn.intent import IntentEnricher
+
+    return IntentEnricher()
+
+
 STEP_FACTORIES: dict[str, StepFactory] = {
     "language": _language,
     "sentiment": _sentiment,
     "emotion": _emotion,
+    "intent": _intent,
 }
 DEFAULT_STEPS: tuple[str, ...] = tuple(STEP_FACTORIES)
 

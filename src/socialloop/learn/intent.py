@@ -1,0 +1,391 @@
+"""Intent (multi-label) and micro-moment of a post: a hybrid of hashed text models and rules.
+
+Labels: ``question`` (a socialized question that expects an answer), ``complaint``, ``praise``,
+``purchase_intent``, ``recommendation_request``, ``support_request``; micro-moment one of
+``know`` / ``go`` / ``do`` / ``buy`` or ``none``.
+
+The three labels with a binary evaluation (complaint, question, purchase intent) each have
+
+* a text head: a binary logistic regression over the hashed character + word n-grams of
+  :mod:`socialloop.learn.features` (TF-IDF, L2 normalised), trained by
+  ``training/train_intent.py`` on weakly labelled data (see docs/models.md);
+* a small stacker: a logistic regression over the head's logit, the counts of the multilingual
+  cue families of :mod:`socialloop.learn.intent_rules` and the post's sentiment
+  probabilities (from the ``sentiment`` step when present, else computed). Its intercept is
+  shifted so that probability >= 0.5 is the decision threshold tuned for F1 on a carved
+  validation split.
+
+Praise, recommendation request, support request and the micro-moment are rules over those
+probabilities, the sentiment and the cue families. The artefact ``models/intent.npz`` holds
+plain arrays (int8 weights pre-multiplied by the IDF, one scale per head, float16 squared IDF,
+the bias) and a JSON header with the hashing settings and the stackers; it is loaded with
+``allow_pickle=False`` on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from socialloop.errors import SocialloopError
+from socialloop.learn.base import Item, Result
+from socialloop.learn.features import HashingConfig, hash_batch
+from socialloop.learn.intent_rules import FAMILIES, compile_rules, rule_features
+
+INTENTS: tuple[str, ...] = (
+    "question",
+    "complaint",
+    "praise",
+    "purchase_intent",
+    "recommendation_request",
+    "support_request",
+)
+MOMENTS: tuple[str, ...] = ("know", "go", "do", "buy", "none")
+HEADS: tuple[str, ...] = ("complaint", "question", "purchase_intent")
+BINARY_TASKS: Mapping[str, str] = MappingProxyType(
+    {"complaint": "complaint", "question": "question", "purchase-intent": "purchase_intent"}
+)
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "intent.npz"
+FORMAT = "socialloop-intent-heads/1"
+
+# Stacker inputs per head: the head's logit, then these cue families, then sentiment.
+STACK_FAMILIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "complaint": ("complaint", "exclaim", "qmark", "praise", "support", "rhetorical"),
+        "question": ("qmark", "opener", "request", "rhetorical", "recommend", "exclaim"),
+        "purchase_intent": ("purchase", "buy", "qmark", "recommend"),
+    }
+)
+STACK_SENTIMENT: Mapping[str, bool] = MappingProxyType(
+    {"complaint": True, "question": False, "purchase_intent": True}
+)
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class IntentModelMissing(SocialloopError):
+    """The intent model artefact is absent or unreadable."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"intent model {path} {why}; regenerate it with "
+            "`python training/train_intent.py --data ../shared/data`"
+        )
+        self.path = path
+
+
+def stack_matrix(
+    head: str, logit: npt.NDArray[np.floating[Any]], rules: FloatArray, sentiment: FloatArray
+) -> npt.NDArray[np.float64]:
+    """The stacker's inputs for ``head``: logit, cue counts, and P(negative), P(positive)."""
+    cols = [np.asarray(logit, dtype=np.float64)]
+    cols += [rules[:, FAMILIES.index(f)].astype(np.float64) for f in STACK_FAMILIES[head]]
+    if STACK_SENTIMENT[head]:
+        cols += [sentiment[:, 0].astype(np.float64), sentiment[:, 2].astype(np.float64)]
+    return np.stack(cols, axis=1)
+
+
+def _sigmoid(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class HeadsModel:
+    """Binary linear heads over shared hashed TF-IDF features, plus one stacker per head."""
+
+    config: HashingConfig
+    heads: tuple[str, ...]
+    weights: npt.NDArray[np.int8]  # (buckets, heads): round(idf * w / scale)
+    scale: FloatArray  # (heads,)
+    idf2: npt.NDArray[np.float16]  # (buckets,)
+    bias: FloatArray  # (heads,)
+    stackers: dict[str, dict[str, Any]]  # head -> {"coef": [...], "intercept": float}
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_float(
+        cls,
+        config: HashingConfig,
+        heads: Sequence[str],
+        coef: npt.NDArray[np.floating[Any]],
+        idf: npt.NDArray[np.floating[Any]],
+        bias: npt.NDArray[np.floating[Any]],
+        stackers: dict[str, dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> HeadsModel:
+        """Quantise float head weights ``coef`` (heads, buckets) and the IDF into a model."""
+        folded = (coef * idf[None, :]).T.astype(np.float64)
+        scale = np.maximum(np.abs(folded).max(axis=0), 1e-12) / 127.0
+        weights = np.clip(np.rint(folded / scale), -127, 127).astype(np.int8)
+        return cls(
+            config=config,
+            heads=tuple(heads),
+            weights=weights,
+            scale=scale.astype(np.float32),
+            idf2=(idf**2).astype(np.float16),
+            bias=np.asarray(bias, dtype=np.float32),
+            stackers=dict(stackers or {}),
+            meta=dict(meta or {}),
+        )
+
+    def with_stackers(self, stackers: dict[str, dict[str, Any]]) -> HeadsModel:
+        return HeadsModel(
+            self.config,
+            self.heads,
+            self.weights,
+            self.scale,
+            self.idf2,
+            self.bias,
+            dict(stackers),
+            self.meta,
+        )
+
+    def save(self, path: Path) -> None:
+        header = {
+            "format": FORMAT,
+            "heads": list(self.heads),
+            "hashing": self.config.to_dict(),
+            "stackers": self.stackers,
+            "meta": self.meta,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            np.savez_compressed(
+                fh,
+                header=np.array(json.dumps(header, sort_keys=True)),
+                weights=self.weights,
+                scale=self.scale,
+                idf2=self.idf2,
+                bias=self.bias,
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> HeadsModel:
+        if not path.is_file():
+            raise IntentModelMissing(path, "is missing")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+                if header.get("format") != FORMAT:
+                    raise IntentModelMissing(path, f"has unknown format {header.get('format')!r}")
+                return cls(
+                    config=HashingConfig.from_dict(header["hashing"]),
+                    heads=tuple(header["heads"]),
+                    weights=np.asarray(z["weights"], dtype=np.int8),
+                    scale=np.asarray(z["scale"], dtype=np.float32),
+                    idf2=np.asarray(z["idf2"], dtype=np.float16),
+                    bias=np.asarray(z["bias"], dtype=np.float32),
+                    stackers=dict(header.get("stackers", {})),
+                    meta=dict(header.get("meta", {})),
+                )
+        except (OSError, ValueError, KeyError) as exc:
+            raise IntentModelMissing(path, f"could not be read ({exc})") from exc
+
+    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Head logits, shape (len(texts), heads)."""
+        n, k = len(texts), len(self.heads)
+        if n == 0:
+            return np.zeros((0, k), dtype=np.float64)
+        doc, bucket = hash_batch(texts, self.config)
+        norm2 = np.bincount(doc, weights=self.idf2[bucket].astype(np.float64), minlength=n)
+        gathered = self.weights[bucket]
+        out = np.empty((n, k), dtype=np.float64)
+        for j in range(k):
+            out[:, j] = np.bincount(doc, weights=gathered[:, j], minlength=n) * self.scale[j]
+        out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
+        out += self.bias
+        return out
+
+    def stacked(
+        self, texts: Sequence[str], rules: FloatArray, sentiment: FloatArray
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """Final probability per head (>= 0.5 means the label applies)."""
+        logits = self.logits(texts)
+        out: dict[str, npt.NDArray[np.float64]] = {}
+        for j, head in enumerate(self.heads):
+            st = self.stackers.get(head)
+            if st is None:
+                out[head] = _sigmoid(logits[:, j])
+                continue
+            x = stack_matrix(head, logits[:, j], rules, sentiment)
+            coef = np.asarray(st["coef"], dtype=np.float64)
+            out[head] = _sigmoid(x @ coef + float(st["intercept"]))
+        return out
+
+
+def _prior_sentiment(prior: Mapping[str, Any]) -> tuple[float, float, float] | None:
+    scores = prior.get("sentiment_scores")
+    if isinstance(scores, Mapping) and scores:
+        try:
+            return (
+                float(scores.get("negative", 0.0)),
+                float(scores.get("neutral", 0.0)),
+                float(scores.get("positive", 0.0)),
+            )
+        except (TypeError, ValueError):
+            return None
+    label = prior.get("sentiment")
+    if isinstance(label, Mapping):
+        return _prior_sentiment({"sentiment_scores": label})
+    if label in ("negative", "neutral", "positive"):
+        row = [0.1, 0.1, 0.1]
+        row[("negative", "neutral", "positive").index(label)] = 0.8
+        return (row[0], row[1], row[2])
+    return None
+
+
+def _clip_count(x: FloatArray, cap: float) -> npt.NDArray[np.float64]:
+    return np.minimum(x.astype(np.float64), cap)
+
+
+class IntentEnricher:
+    """LEARN step "intent": multi-label intent with probabilities, and the micro-moment."""
+
+    name = "intent"
+    version = "1"
+    requires: tuple[str, ...] = ("lang", "sentiment")
+    produces: tuple[str, ...] = ("intent", "moment")
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        self.model_path = model_path or MODEL_PATH
+        self._model: HeadsModel | None = None
+        self._rules: dict[str, re.Pattern[str]] | None = None
+        self._sentiment: Any = None
+
+    @property
+    def model(self) -> HeadsModel:
+        """The trained heads, loaded on first use and kept on this instance."""
+        if self._model is None:
+            self._model = HeadsModel.load(self.model_path)
+        return self._model
+
+    @property
+    def rules(self) -> dict[str, re.Pattern[str]]:
+        if self._rules is None:
+            self._rules = compile_rules()
+        return self._rules
+
+    def _sentiment_probs(self, texts: Sequence[str]) -> FloatArray:
+        if self._sentiment is None:
+            from socialloop.learn.sentiment import SentimentEnricher
+
+            self._sentiment = SentimentEnricher()
+        probs: FloatArray = self._sentiment.predict_proba(list(texts))
+        return probs
+
+    def scores(
+        self, texts: Sequence[str], sentiment: FloatArray | None = None
+    ) -> tuple[dict[str, npt.NDArray[np.float64]], FloatArray]:
+        """Probability of every intent (vectors over ``texts``) and the rule counts."""
+        model = self.model
+        rules = rule_features(texts, self.rules)
+        if sentiment is None:
+            sentiment = self._sentiment_probs(texts)
+        heads = model.stacked(texts, rules, sentiment)
+        col = {f: i for i, f in enumerate(FAMILIES)}
+        # Rule floor for complaints the English-heavy head misses (other languages): several
+        # complaint cues, unless the sentiment is clearly positive.
+        p_neg = sentiment[:, 0].astype(np.float64)
+        p_pos = sentiment[:, 2].astype(np.float64)
+        floor = _sigmoid(
+            1.3 * _clip_count(rules[:, col["complaint"]], 3) + 2.0 * (p_neg - p_pos) - 2.0
+        )
+        complaint = np.maximum(heads["complaint"], floor)
+        question = heads["question"]
+        praise = _sigmoid(
+            4.0 * (p_pos - 0.5)
+            + 1.5 * _clip_count(rules[:, col["praise"]], 2)
+            - 1.0
+            - 2.0 * complaint
+        )
+        recommend = _sigmoid(
+            3.0 * _clip_count(rules[:, col["recommend"]], 1) + 0.5 * (question >= 0.5) - 1.5
+        )
+        support = _sigmoid(
+            1.5 * _clip_count(rules[:, col["support"]], 2)
+            + 2.5 * np.maximum(question, complaint)
+            - 3.4
+        )
+        probs = {
+            "question": question,
+            "complaint": complaint,
+            "praise": praise,
+            "purchase_intent": heads["purchase_intent"],
+            "recommendation_request": recommend,
+            "support_request": support,
+        }
+        return probs, rules
+
+    def predict_binary(self, task: str, texts: Sequence[str]) -> list[str]:
+        """ "1" / "0" per text for ``task`` in complaint, question, purchase-intent."""
+        head = BINARY_TASKS.get(task)
+        if head is None:
+            raise ValueError(f"unknown binary task {task!r}; choose one of {sorted(BINARY_TASKS)}")
+        if not texts:
+            return []
+        probs, _ = self.scores(list(texts))
+        return ["1" if p >= 0.5 else "0" for p in probs[head]]
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        if not batch:
+            return []
+        texts = [item.post.text or "" for item in batch]
+        priors = [_prior_sentiment(item.prior) for item in batch]
+        missing = [i for i, p in enumerate(priors) if p is None]
+        sentiment = np.zeros((len(batch), 3), dtype=np.float32)
+        if missing:
+            sentiment[missing] = self._sentiment_probs([texts[i] for i in missing])
+        for i, p in enumerate(priors):
+            if p is not None:
+                sentiment[i] = p
+        probs, rules = self.scores(texts, sentiment)
+        col = {f: i for i, f in enumerate(FAMILIES)}
+        results: list[Result] = []
+        for i in range(len(batch)):
+            scores = {label: round(float(probs[label][i]), 4) for label in INTENTS}
+            labels = [label for label in INTENTS if probs[label][i] >= 0.5]
+            if "complaint" in labels and "praise" in labels:
+                labels.remove("praise" if scores["complaint"] >= scores["praise"] else "complaint")
+            moment = _moment(labels, {f: float(rules[i, j]) for f, j in col.items()})
+            results.append(
+                Result(
+                    values={"intent": labels, "moment": moment, "intent_scores": scores},
+                    confidence=max(scores.values()),
+                )
+            )
+        return results
+
+
+def _moment(labels: Sequence[str], cues: Mapping[str, float]) -> str:
+    """The micro-moment from the decided intents and the cue counts."""
+    asking = "question" in labels or "recommendation_request" in labels or cues["request"] > 0
+    if "purchase_intent" in labels or (asking and cues["buy"] > 0 and cues["go"] == 0):
+        return "buy"
+    if asking and cues["go"] > 0:
+        return "go"
+    if asking and cues["do"] > 0:
+        return "do"
+    if asking:
+        return "know"
+    return "none"
+
+
+def predict_binary(task: str, texts: Sequence[str]) -> list[str]:
+    """ "1" / "0" per text for ``task`` in complaint, question, purchase-intent (for eval)."""
+    return IntentEnricher().predict_binary(task, texts)
+
+
+def logit(p: float) -> float:
+    """log(p / (1 - p)), clipped away from 0 and 1."""
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

@@ -1,0 +1,231 @@
+"""Multilingual cue rules for the intent step (en, es, fr, de, fi, with some it / pt).
+
+Each *family* is one compiled, case-insensitive regular expression; :func:`rule_features`
+counts the matches of every family in every text (capped at 3) and returns one column per
+family. The counts are features of the intent step's small stacking models (with the hashed
+text model's logit and the sentiment probabilities) and drive the rule-only labels
+(recommendation request, support request, praise cues, micro-moments). The patterns are
+hand-written from what such posts look like; nothing here was copied from a data set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+_B = r"(?<![\w'])"  # a word start
+_E = r"(?![\w'])"  # a word end
+
+_COMPLAINT = (
+    # en
+    r"worst|terrible|horrible|awful|appalling|disgusting|disgraceful|dreadful|rubbish|"
+    r"disappoint(?:ed|ing|ment)|unacceptable|ridiculous|pathetic|useless|incompetent|"
+    r"a joke|never again|never (?:fly|flying|use|using|buy|buying|order|ordering) \w+ again|"
+    r"still (?:waiting|no|not|haven'?t|hasn'?t|don'?t|doesn'?t)|(?:been|keep) waiting|"
+    r"waited (?:for )?(?:over |almost |nearly )?\w+ (?:hours?|days?|weeks?|minutes?)|"
+    r"on hold|no(?: ?one|body) (?:answers?|answering|responds?|responding|replies|replied|"
+    r"helps?|helped|picks? up|cares?)|no (?:response|reply|answer|help)|refund|"
+    r"cancell?(?:ed|ing)|delayed|delays?|late flight|lost (?:my |our )?(?:bag|bags|luggage|"
+    r"package|order)|damaged|broken|(?:does ?n[o']?t|do ?n[o']?t|won'?t|wo n'?t|will not|"
+    r"can'?t|cannot|ca n'?t|is ?n[o']?t|not) (?:work|working|load|loading|connect|turn on|"
+    r"charge|log ?in|sign ?in|access|get through|be reached)|stuck|charged (?:me )?twice|"
+    r"double charged|overcharg\w*|over ?charged|rip ?-?off|ripped off|scam\w*|fraud|"
+    r"fed up|sick (?:of|and tired)|shame on|hate (?:you|your|this|it|that)|"
+    r"(?:bad|poor|lousy|horrible|terrible|worst) (?:customer )?(?:service|support|experience)|"
+    r"customer (?:dis)?service|complain\w*|apology|sort (?:it|this) out|fix (?:it|this|your)|"
+    r"what a (?:mess|joke|shambles)|shambles|nightmare|wtf|seriously|not happy|unhappy|"
+    r"furious|angry|annoyed|frustrat\w+|wasted?|missed (?:my |our )?(?:connection|flight)|"
+    # es
+    r"peor|p[ée]simo|fatal|verg[üu]enza|estafa|sigo esperando|todav[íi]a (?:espero|no)|"
+    r"nadie (?:contesta|responde|atiende|me ayuda)|reembolso|cancelad[oa]|no funciona|"
+    r"nunca m[áa]s|queja|harto|una basura|mal servicio|decepcionad[oa]|retras\w+|"
+    # fr
+    r"pire|nul(?:le|s)?|honteux|honte|inadmissible|scandaleux|arnaque|toujours pas|"
+    r"j'attends|toujours en attente|personne ne (?:r[ée]pond|m'aide)|rembours\w*|annul[ée]e?s?|"
+    r"ne (?:marche|fonctionne) (?:pas|plus)|plus jamais|d[ée]çue?|en retard|ras le bol|"
+    # de
+    r"schlechteste\w*|katastroph\w*|unversch[äa]mt|frechheit|entt[äa]uscht|"
+    r"warte (?:immer noch|seit)|immer noch nicht|niemand (?:antwortet|meldet sich|hilft)|"
+    r"erstattung|storniert|gestrichen|funktioniert (?:nicht|nie)|geht nicht|nie wieder|"
+    r"versp[äa]tung|beschwerde|sauerei|mist|"
+    # fi
+    r"huonoin|surkea\w*|kamala\w*|pettynyt|pettymys|odotan (?:edelleen|yh[äa])|"
+    r"kukaan ei (?:vastaa|auta)|hyvitys\w*|peruttu|peruutettu|ei toimi|ei en[äa][äa] koskaan|"
+    r"my[öo]h[äa]ss[äa]|h[äa]vetk[äa][äa]|valitus|"
+    # it / pt
+    r"vergogna|pessimo|schifo|non funziona|rimborso|nunca mais|p[ée]ssimo|n[ãa]o funciona|"
+    r"reembolso|vergonha"
+)
+
+_QMARK = r"[?¿？]"
+_OPENER = (
+    r"(?:^|[.!?¿\n]\s*|^(?:@\w+\s+)+)(?:"
+    r"who|what|what's|whats|when|where|why|how|which|whose|is|are|am|was|were|do|does|did|"
+    r"can|could|would|will|should|shall|has|have|had|may|might|any ?(?:one|body)|isn't|"
+    r"aren't|don't|doesn't|didn't|can't|won't|"
+    r"qu[ée]|c[óo]mo|cu[áa]ndo|d[óo]nde|por ?qu[ée]|qui[ée]n(?:es)?|cu[áa]l(?:es)?|"
+    r"cu[áa]nto|alguien|hay|"
+    r"qui|que|quoi|quand|o[ùu]|pourquoi|comment|quel(?:le)?s?|est-ce|combien|quelqu'un|"
+    r"wer|was|wann|wo|warum|wieso|weshalb|wie|welche[rsmn]?|kann|k[öo]nnt|gibt es|wei[ßs]|"
+    r"hat jemand|mik[äa]|mit[äa]|miss[äa]|mist[äa]|milloin|miksi|miten|kuka|kuinka|"
+    r"onko|voiko|voinko|saako|tiet[äa][äa]k[öo]|"
+    r"chi|cosa|quando|dove|perch[ée]|come|quale|quanto|"
+    r"o que|onde|por que|qual|quem|algu[ée]m"
+    r")(?:'s|'re|'ll|'d|'ve)?(?![\w'])"
+)
+_REQUEST = (
+    r"(?:does|do|did) (?:any ?one|any ?body|some ?one|you guys) (?:know|have|else)|"
+    r"any ?(?:one|body) (?:know|knows|have|has|got|tried|else)|"
+    r"can (?:some ?one|any ?one|you|u|y'all) (?:help|tell|explain|recommend|suggest|advise)|"
+    r"how (?:do|can|should|would) (?:i|we|you)|how to|where (?:can|do|should) (?:i|we)|"
+    r"is there (?:a|an|any)|are there any|any (?:idea|ideas|tips|advice|suggestions?|clue)|"
+    r"need (?:some )?(?:help|advice)|help me|please help|i wonder|wondering|"
+    r"alguien sabe|c[óo]mo (?:puedo|hago|se)|d[óo]nde (?:puedo|hay)|me ayudan|"
+    r"quelqu'un sait|comment (?:faire|je|on)|o[ùu] (?:puis-je|peut-on|trouver)|aidez-moi|"
+    r"wei[ßs] jemand|wie kann ich|wo (?:kann|bekomme) ich|hat jemand|kann mir jemand|"
+    r"tiet[äa][äa]k[öo] kukaan|miten (?:saan|voin)|mist[äa] (?:saa|voi)|osaako kukaan|"
+    r"qualcuno sa|algu[ée]m sabe"
+)
+_RHETORICAL = (
+    r"who cares|why (?:would|do|does|did|is|are) (?:any ?one|any ?body|you|they|people) "
+    r"(?:even|ever|care|think|bother)|how dare|how hard is it|are you (?:kidding|serious|joking)|"
+    r"(?:seriously|really|right|srsly|huh|why not|wtf|who knew|guess what|you know what)\s*[?!]+|"
+    r"[?!]{3,}|\?!|isn'?t it\s*\?|what the (?:hell|heck|fuck)|wtf|lol\s*\?|"
+    r"in serio\s*\?|en serio\s*\?|s[ée]rieux\s*\?|echt jetzt|oikeesti\s*\?"
+)
+_PURCHASE = (
+    r"(?:want|wanna|need|going|gonna|planning|plan|hoping|decided|ready|about) (?:to )?"
+    r"(?:buy|get|order|purchase|upgrade)|"
+    r"(?:thinking|thought) (?:of|about) (?:buying|getting|ordering|purchasing|upgrading)|"
+    r"should i (?:buy|get|order|upgrade|purchase)|where (?:can|to|do) (?:i )?(?:buy|get|order)|"
+    r"pre-?order\w*|(?:i'?ll|i will|i'?m gonna|i am going to) (?:buy|get|order|purchase)|"
+    r"in the market for|saving (?:up )?for|can'?t wait to (?:get|buy|have)|"
+    r"(?:worth|time to) (?:buying|getting|buy|get|upgrade|upgrading)|add(?:ed)? to (?:my )?cart|"
+    r"how much (?:is|are|does|for)|price of|getting (?:a|an|the|my) new|"
+    r"buy(?:ing)? (?:a|an|the) new|"
+    r"(?:my|a) new \w+ (?:is )?(?:coming|arriving)|treat myself|"
+    r"quiero comprar|voy a comprar|d[óo]nde comprar|pienso comprar|"
+    r"je veux acheter|je vais acheter|o[ùu] acheter|envie d'acheter|"
+    r"(?:will|m[öo]chte|werde|wollte) (?:mir )?\w* ?kaufen|wo (?:kann ich|kauft man)|"
+    r"haluan ostaa|aion ostaa|mist[äa] (?:voi|saa) ostaa|ostaisin|"
+    r"voglio comprare|quero comprar|vou comprar"
+)
+_RECOMMEND = (
+    r"any (?:good )?(?:recommendations?|recs|suggestions?)|recommend (?:me|a|an|any|some|"
+    r"something)|(?:can|could) (?:you|any ?one|some ?one) (?:recommend|suggest)|"
+    r"(?:which|what) (?:\w+ )?(?:should|would) (?:i|you) (?:buy|get|choose|pick|use|watch|"
+    r"read|try|go with)|(?:which|what) (?:one|is (?:the )?better)|suggestions? (?:for|on)|"
+    r"(?:looking for|need) (?:a )?(?:good )?(?:recommendation|suggestion)|"
+    r"alternatives? to|(?:best|good) \w+ (?:for|to) .{0,40}\?|"
+    r"(?:me )?recomiendan|alguna recomendaci[óo]n|qu[ée] me recomiendas?|"
+    r"(?:vous )?me conseillez|des conseils|que (?:me )?recommandez|une recommandation|"
+    r"empfehlung|empfehlen|tipps? f[üu]r|suosittele\w*|suosituks\w+|"
+    r"mi consigliate|consigliat\w+|me recomendam|recomenda[çc][õo]es"
+)
+_SUPPORT = (
+    r"help|support|assist|(?:does ?n[o']?t|won'?t|can'?t|cannot|not) (?:work|load|connect|"
+    r"log ?in|sign ?in|access|open|update|sync|play|download)|password|reset|my account|"
+    r"locked out|log ?in|sign ?in|error|issue|problem|bug|crash\w*|fix|refund|cancel (?:my|the)|"
+    r"my (?:order|package|parcel|delivery|booking|reservation|bill|card|subscription)|"
+    r"tracking|dm(?:'?d)?|direct message|contact|get in touch|"
+    r"ayuda|ay[úu]dame|no funciona|mi cuenta|mi pedido|aide|aidez|mon compte|ma commande|"
+    r"hilfe|helfen|mein (?:konto|paket)|meine bestellung|apua|auttaa|tilini|tilaukseni|"
+    r"aiuto|ajuda"
+)
+_PRAISE = (
+    r"love|loving|loved|amazing|awesome|great|excellent|best|thanks?|thank you|thx|ty|"
+    r"fantastic|brilliant|perfect|kudos|shout ?-?out|impressed|well done|wonderful|superb|"
+    r"outstanding|incredible|fabulous|happy with|lovely|the bomb|props to|"
+    r"gracias|excelente|genial|me encanta|buen[ao]? servicio|incre[íi]ble|"
+    r"merci|g[ée]nial|j'adore|bravo|super|top|"
+    r"danke|toll|gro[ßs]artig|klasse|spitze|"
+    r"kiitos|mahtava|loistava|upea|ihana|paras|"
+    r"grazie|ottimo|obrigad[oa]|[óo]timo|adoro"
+)
+_GO = (
+    r"where (?:is|are|can|do|to)|near ?(?:me|by|here)|nearest|closest|directions?|"
+    r"(?:are you|is it|is \w+|still) open|opening (?:hours|times)|open (?:now|today|tonight|"
+    r"tomorrow|late|on)|store hours|location|address|how (?:do|can) i get to|"
+    r"d[óo]nde (?:est[áa]|queda|hay)|cerca de|horario|o[ùu] (?:est|se trouve|trouver)|"
+    r"pr[èe]s de|horaires|wo (?:ist|gibt|finde)|in der n[äa]he|[öo]ffnungszeiten|"
+    r"miss[äa] (?:on|voi)|l[äa]hin|aukioloaj\w+|auki"
+)
+_DO = (
+    r"how (?:do|can|should|would) (?:i|we|you)|how to|tutorial|step by step|instructions?|"
+    r"set ?up|install|configure|recipe|diy|guide|"
+    r"c[óo]mo (?:puedo|hago|se|hacer)|comment (?:faire|je|on)|tuto\w*|"
+    r"wie (?:kann|mache|macht|geht)|anleitung|miten|kuinka (?:voin|saan|teen)|ohje\w*|"
+    r"come (?:faccio|si)|como (?:fa[çc]o|fazer)"
+)
+_BUY = (
+    r"buy|buying|purchase|price|prices|cost|costs|how much|cheap\w*|deal|deals|discount|"
+    r"sale|coupon|order|pre-?order|shop|comprar|precio|cu[áa]nto cuesta|acheter|prix|"
+    r"combien|kaufen|preis|kostet|ostaa|hinta|maksaa|comprare|prezzo"
+)
+
+FAMILIES: tuple[str, ...] = (
+    "complaint",
+    "qmark",
+    "opener",
+    "request",
+    "rhetorical",
+    "purchase",
+    "recommend",
+    "support",
+    "praise",
+    "go",
+    "do",
+    "buy",
+    "exclaim",
+)
+
+
+def _compile(body: str, bounded: bool = True) -> re.Pattern[str]:
+    if bounded:
+        return re.compile(rf"{_B}(?:{body}){_E}", re.IGNORECASE)
+    return re.compile(body, re.IGNORECASE)
+
+
+def compile_rules() -> dict[str, re.Pattern[str]]:
+    """The family patterns, compiled (callers keep them; nothing is cached at module level)."""
+    return {
+        "complaint": _compile(_COMPLAINT),
+        "qmark": _compile(_QMARK, bounded=False),
+        "opener": _compile(_OPENER, bounded=False),
+        "request": _compile(_REQUEST),
+        "rhetorical": _compile(_RHETORICAL, bounded=False),
+        "purchase": _compile(_PURCHASE),
+        "recommend": _compile(_RECOMMEND),
+        "support": _compile(_SUPPORT),
+        "praise": _compile(_PRAISE),
+        "go": _compile(_GO),
+        "do": _compile(_DO),
+        "buy": _compile(_BUY),
+        "exclaim": _compile(r"!", bounded=False),
+    }
+
+
+def rule_features(
+    texts: Sequence[str], rules: dict[str, re.Pattern[str]]
+) -> npt.NDArray[np.float32]:
+    """Match counts, capped at 3: shape (len(texts), len(FAMILIES)), columns as FAMILIES."""
+    out = np.zeros((len(texts), len(FAMILIES)), dtype=np.float32)
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        low = text.replace("’", "'")
+        for j, family in enumerate(FAMILIES):
+            pattern = rules[family]
+            if family in ("qmark", "exclaim", "opener"):
+                out[i, j] = min(len(pattern.findall(low)), 3)
+            else:
+                n = 0
+                for _ in pattern.finditer(low):
+                    n += 1
+                    if n == 3:
+                        break
+                out[i, j] = n
+    return out
