@@ -128,7 +128,12 @@ def main() -> None:
         "",
         "UMSAB `hi` is romanised Hindi-English (Hinglish), mostly written in Latin script.",
         "",
-        "Not built yet (see the issues): complaint, question, purchase intent.",
+        "## Complaint, question, purchase intent",
+        "",
+        "`../shared/data` holds no labelled validation set for these binary tasks; the",
+        "intent step is weakly supervised (airline complaints, TWCS, iPhone X purchase",
+        "intent, cue rules). Its held-out figures, and what they are worth, are in",
+        "[models.md](models.md#intent-and-micro-moments).",
     ]
     print("\n".join(out))
 
