@@ -149,8 +149,24 @@ def test_import_of_nothing_readable_exits_non_zero(
     assert res.exit_code == 1
 
 
+def test_import_enriches_and_status_shows_sentiment_toward_brands(
+    root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    run(runner, root, "brand", "add", "Acme", "--query", "acme")
+    out = run(runner, root, "import", str(sample_file(tmp_path)))
+    assert "sentiment v1: 4 posts" in out
+    doc = orjson.loads(run(runner, root, "status", "--json"))
+    toward = doc["brands"][0]["sentiment"]
+    assert sum(toward.values()) == 3  # the three posts that mention Acme
+    assert run(runner, root, "search", "--count", "lang:en").strip() == "4"
+    assert int(run(runner, root, "search", "--count", "sentiment:negative")) >= 1
+    out = run(runner, root, "import", str(sample_file(tmp_path)), "--no-enrich")
+    assert "Enriched" not in out
+
+
 def test_status_reports_counts(root: Path, runner: CliRunner, tmp_path: Path) -> None:
     run(runner, root, "import", str(sample_file(tmp_path)))
     doc = orjson.loads(run(runner, root, "status", "--json"))
     assert doc["posts"] == 4 and doc["authors"] == 4
+    assert doc["brands"] == []
     assert doc["runs"][0]["status"] == "completed"

@@ -38,11 +38,15 @@ def status_cmd(workspace: Path | None, as_json: bool) -> None:
         stats = ws.store.stats()
         brands = ws.brands_with_counts()
         runs = ws.store.list_runs(5)
+        toward = ws.store.brand_label_counts("sentiment")
         if as_json:
             doc = {
                 "workspace": str(ws.settings.root),
                 **stats,
-                "brands": [{**b.to_dict(), "posts": n} for b, n in brands],
+                "brands": [
+                    {**b.to_dict(), "posts": n, "sentiment": toward.get(b.id or -1, {})}
+                    for b, n in brands
+                ],
                 "runs": runs,
             }
             click.echo(orjson.dumps(doc, default=str, option=orjson.OPT_INDENT_2).decode())
@@ -57,12 +61,27 @@ def status_cmd(workspace: Path | None, as_json: bool) -> None:
         table.add_column("brand")
         table.add_column("kind")
         table.add_column("posts", justify="right")
-        table.add_column("query", max_width=60)
+        table.add_column("positive", justify="right")
+        table.add_column("negative", justify="right")
+        table.add_column("query", max_width=50)
         for b, n in brands:
+            senti = toward.get(b.id or -1, {})
+            scored = sum(senti.values())
+
+            def share(label: str, senti: dict[str, int] = senti, scored: int = scored) -> str:
+                return f"{100 * senti.get(label, 0) / scored:.0f}%" if scored else "-"
+
             table.add_row(
-                Text(b.name), "competitor" if b.competitor else "own", f"{n:,}", Text(b.query)
+                Text(b.name),
+                "competitor" if b.competitor else "own",
+                f"{n:,}",
+                share("positive"),
+                share("negative"),
+                Text(b.query),
             )
         console.print(table)
+        if toward:
+            console.print("positive / negative: the sentiment toward each brand in its posts")
         if runs:
             rt = Table(title="Recent imports", title_justify="left")
             for col in ("run", "status", "read", "new", "updated", "rejected"):

@@ -429,6 +429,22 @@ class Store:
                 ).scalar_one()
             )
 
+    def brand_label_counts(self, field: str) -> dict[int, dict[str, int]]:
+        """Per brand, how many posts carry each label of ``field`` toward that brand (e.g.
+        the sentiment toward each brand)."""
+        from socialloop.store.schema import brand_labels
+
+        stmt = (
+            select(brand_labels.c.brand_id, brand_labels.c.label, func.count())
+            .where(brand_labels.c.field == field)
+            .group_by(brand_labels.c.brand_id, brand_labels.c.label)
+        )
+        out: dict[int, dict[str, int]] = {}
+        with self.begin() as conn:
+            for bid, label, n in conn.execute(stmt):
+                out.setdefault(int(bid), {})[str(label)] = int(n)
+        return out
+
     def brand_counts(self) -> dict[int, int]:
         with self.begin() as conn:
             rows = conn.execute(
