@@ -31,6 +31,7 @@ INTENTS = (
     "support_request",
 )
 MOMENTS = ("know", "go", "do", "buy", "none")
+STAGES = ("awareness", "consideration", "purchase", "experience", "advocacy", "none")
 EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "optimism", "trust", "none")
 
 
@@ -122,6 +123,7 @@ def enrichment_fields() -> tuple[FieldDef, ...]:
         ),
         label_field("intent", INTENTS, "an intent of the post (several may apply)"),
         label_field("moment", MOMENTS, "the micro-moment: I want to know / go / do / buy"),
+        label_field("stage", STAGES, "the customer-journey stage (Social Feedback Cycle)"),
     )
 
 

@@ -45,11 +45,18 @@ def _intent(settings: Settings) -> Enricher:
     return IntentEnricher()
 
 
+def _stage(settings: Settings) -> Enricher:
+    from socialloop.learn.journey import JourneyEnricher
+
+    return JourneyEnricher()
+
+
 STEP_FACTORIES: dict[str, StepFactory] = {
     "language": _language,
     "sentiment": _sentiment,
     "emotion": _emotion,
     "intent": _intent,
+    "stage": _stage,
 }
 DEFAULT_STEPS: tuple[str, ...] = tuple(STEP_FACTORIES)
 
