@@ -36,6 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
 from socialloop.learn.base import Item, Result
 from socialloop.learn.metrics import classification_metrics
 
@@ -91,9 +93,19 @@ _SPACES = re.compile(r"\s+")
 _KEEP = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc"})
 
 
-@lru_cache(maxsize=4096)
-def _keep_char(ch: str) -> bool:
-    return unicodedata.category(ch) in _KEEP
+class _KeepTable(dict[int, str]):
+    """``str.translate`` table: a kept character maps to itself, any other to a space.
+
+    Filled lazily (one Unicode category lookup per distinct character ever seen)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = ch if ch == "'" or ch == "’" or unicodedata.category(ch) in _KEEP else " "
+        self[code] = out
+        return out
+
+
+_KEEP_TABLE = _KeepTable()
 
 
 def clean_text(text: str) -> str:
@@ -106,12 +118,23 @@ def clean_text(text: str) -> str:
     text = _URL.sub(" ", text)
     text = _MENTION.sub(" ", text)
     text = _REPEAT.sub(r"\1\1", text)
-    out = [ch if ch == "'" or ch == "’" or _keep_char(ch) else " " for ch in text]
-    return _SPACES.sub(" ", "".join(out)).strip(" '’")
+    return _SPACES.sub(" ", text.translate(_KEEP_TABLE)).strip(" '’")
 
 
 def letter_count(text: str) -> int:
     return sum(1 for ch in text if ch.isalpha())
+
+
+def _has_letters(text: str, n: int = MIN_LETTERS) -> bool:
+    """``letter_count(text) >= n``, stopping at the n-th letter."""
+    if n <= 0:
+        return True
+    for ch in text:
+        if ch.isalpha():
+            n -= 1
+            if n == 0:
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------- back ends
@@ -122,18 +145,135 @@ def _py3langid() -> Any:
     return importlib.import_module("py3langid.langid")
 
 
+#: Distinct (DFA state, word) walks remembered by a fast model before the memo is reset.
+_WORD_MEMO = 200_000
+# Posts scored per block of the batched naive-Bayes product (bounds the gathered matrix).
+_SCORE_BLOCK = 256
+
+
 class _FastModel:
-    """py3langid restricted to a language set, returning normalised probabilities."""
+    """py3langid restricted to a language set, returning normalised probabilities.
+
+    Same model and arithmetic as ``LanguageIdentifier.rank`` followed by :func:`apply_prior`,
+    vectorised over a batch: the byte n-gram DFA walk is memoised per (state, word), the
+    feature counts of the whole batch become one sparse product with the model's matrix, and
+    softmax, script-alias folding and the prior are numpy operations on an
+    ``(posts, languages)`` array.
+    """
 
     def __init__(self, languages: Iterable[str]) -> None:
         langid = _py3langid()
-        self._ident = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
-        self._ident.set_languages(sorted(languages))
-        self.labels: list[str] = list(self._ident.nb_classes)
+        ident = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
+        ident.set_languages(sorted(languages))
+        self._ident = ident
+        first: dict[str, int] = {}
+        for i, c in enumerate(ident.nb_classes):
+            first.setdefault(c, i)
+        #: Distinct labels, in py3langid's column order (aliased columns folded into the first).
+        self.labels: list[str] = list(first)
+        self.index: dict[str, int] = {c: i for i, c in enumerate(self.labels)}
+        self._keep = np.fromiter(first.values(), dtype=np.intp, count=len(first))
+        self._alias: list[tuple[int, int]] = [(int(i), int(j)) for i, j in ident._alias_pairs]
+        self._ptc = ident.nb_ptc  # (features, classes), float16
+        self._pc = np.asarray(ident.nb_pc, dtype=np.float32)
+        self._nm = ident.tk_nextmove
+        self._rowbase = ident._rowbase
+        self._out = ident.tk_output
+        self._encode = ident._encode
+        self._prior = np.array(
+            [1.0 if c in MAJOR_LANGUAGES else MINOR_PRIOR for c in self.labels], dtype=np.float64
+        )
+        self._memo: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
+
+    def _features(self, data: bytes) -> list[int]:
+        """Feature ids the DFA emits over ``data`` (py3langid's ``visit_counts``, uncounted).
+
+        The walk is deterministic, so a word's emissions and end state depend only on the state
+        it starts in: those are memoised per (state, word) and spaces are stepped explicitly."""
+        nm, rowbase, out, memo = self._nm, self._rowbase, self._out, self._memo
+        feats: list[int] = []
+        state = 0
+        words = data.split(b" ")
+        last = len(words) - 1
+        for k, word in enumerate(words):
+            key = (state, word)
+            hit = memo.get(key)
+            if hit is None:
+                s = state
+                emitted: list[int] = []
+                for byte in word:
+                    s = nm[rowbase[s] + byte]
+                    f = out[s]
+                    if f >= 0:
+                        emitted.append(f)
+                hit = (s, tuple(emitted))
+                if len(memo) >= _WORD_MEMO:
+                    memo.clear()
+                memo[key] = hit
+            state = hit[0]
+            feats.extend(hit[1])
+            if k != last:
+                state = nm[rowbase[state] + 32]
+                f = out[state]
+                if f >= 0:
+                    feats.append(f)
+        return feats
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), len(labels))`` float64 probabilities, prior applied, rows sum to 1."""
+        n = len(texts)
+        n_feat, n_cls = self._ptc.shape
+        sizes: list[int] = []
+        counts_per_doc: list[int] = []
+        feats: list[int] = []
+        encode, features = self._encode, self._features
+        for text in texts:
+            data = encode(text)
+            sizes.append(len(data) or 1)
+            fs = features(data)
+            counts_per_doc.append(len(fs))
+            feats.extend(fs)
+        lengths = np.array(sizes, dtype=np.float64)
+        per_doc = np.array(counts_per_doc, dtype=np.intp)
+        scores = np.zeros((n, n_cls), dtype=np.float32)
+        if feats:
+            keys = np.repeat(np.arange(n, dtype=np.int64), per_doc) * n_feat
+            keys += np.array(feats, dtype=np.int64)
+            uniq, counts = np.unique(keys, return_counts=True)
+            doc = uniq // n_feat
+            feat = uniq - doc * n_feat
+            weight = np.log1p(counts.astype(np.float32))
+            docs, starts = np.unique(doc, return_index=True)
+            bounds = np.append(starts, len(uniq))
+            for a in range(0, len(docs), _SCORE_BLOCK):
+                b = min(a + _SCORE_BLOCK, len(docs))
+                lo, hi = bounds[a], bounds[b]
+                block = np.multiply(self._ptc[feat[lo:hi]], weight[lo:hi, None], dtype=np.float32)
+                scores[docs[a:b]] = np.add.reduceat(block, starts[a:b] - lo, axis=0)
+            scores[docs] += self._pc  # featureless posts stay all-zero (uniform), as in py3langid
+        # T = sqrt(bytes) keeps the softmax calibrated across lengths (py3langid's _decide)
+        scores *= (1.0 / np.sqrt(lengths)).astype(np.float32)[:, None]
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        for i, j in self._alias:
+            scores[:, i] += scores[:, j]
+        probs = scores[:, self._keep].astype(np.float64)
+        probs *= self._prior
+        total = probs.sum(axis=1, keepdims=True)
+        total[total == 0.0] = 1.0
+        probs /= total
+        return probs
+
+    def ranked(self, row: np.ndarray) -> list[tuple[str, float]]:
+        """One row of :meth:`matrix` as (language, probability), best first (ties: column order)."""
+        order = np.argsort(-row, kind="stable")
+        labels = self.labels
+        return [(labels[j], p) for j, p in zip(order.tolist(), row[order].tolist(), strict=True)]
 
     def probabilities(self, text: str) -> list[tuple[str, float]]:
         """(language, probability) best first, with the social-media prior applied."""
-        return apply_prior(self._ident.rank(text))
+        return self.ranked(self.matrix([text])[0])
 
 
 def apply_prior(probs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -175,6 +315,7 @@ def accurate_languages() -> frozenset[str]:
     return frozenset(_lingua_codes())
 
 
+@lru_cache(maxsize=1)
 def supported_languages() -> frozenset[str]:
     """Every code the step can return (besides ``"und"``)."""
     return fast_languages() | accurate_languages()
@@ -276,7 +417,9 @@ class LanguageEnricher:
         self.declared_boost = declared_boost if use_declared else 1.0
         self._fast_set = self.languages & fast_languages()
         self._lingua_set = self.languages & accurate_languages()
+        self._lingua_only = self._lingua_set - self._fast_set
         self._fast: _FastModel | None = None
+        self._declared_memo: dict[str, str | None] = {}
 
     # -- back ends, loaded on first use
 
@@ -297,16 +440,21 @@ class LanguageEnricher:
         return self.detect_many([text], [declared])[0]
 
     def _declared(self, declared: str | None) -> str | None:
-        code = normalise_declared(declared) if self.declared_boost != 1.0 else None
-        return code if code in self.languages else None
+        if declared is None or self.declared_boost == 1.0:
+            return None
+        try:
+            return self._declared_memo[declared]
+        except KeyError:
+            code = normalise_declared(declared)
+            code = code if code in self.languages else None
+            if len(self._declared_memo) < 4096:
+                self._declared_memo[declared] = code
+            return code
 
-    def _first_pass(
-        self, cleaned: str, declared: str | None = None
-    ) -> tuple[list[tuple[str, float]], frozenset[str] | None]:
-        """Probabilities so far and the candidates lingua must still weigh (None: decided).
-
-        A declared language that disagrees with the fast guess sends the post to lingua with
-        the declared language among the candidates, so that the two can be weighed."""
+    def _special(
+        self, cleaned: str
+    ) -> tuple[list[tuple[str, float]], frozenset[str] | None] | None:
+        """The first pass of posts py3langid does not score (None: py3langid scores it)."""
         if len(self.languages) == 1:
             return [(next(iter(self.languages)), 1.0)], None
         if "hi" in self.languages:
@@ -315,16 +463,32 @@ class LanguageEnricher:
                 return [("hi", min(1.0, 0.5 + share))], None
         if not self._fast_set:
             return [], frozenset(self._lingua_set)
+        return None
+
+    def _candidates(self, top: Iterable[str], declared: str | None) -> frozenset[str] | None:
+        """What lingua must weigh: py3langid's best (that lingua knows), the declared language
+        and the configured lingua-only languages (None: fewer than two, nothing to weigh)."""
+        picked = [c for c in top if c in self._lingua_set]
+        if declared in self._lingua_set:
+            picked.append(declared)
+        candidates = frozenset(picked) | self._lingua_only
+        return candidates if len(candidates) > 1 else None
+
+    def _first_pass(
+        self, cleaned: str, declared: str | None = None
+    ) -> tuple[list[tuple[str, float]], frozenset[str] | None]:
+        """Probabilities so far and the candidates lingua must still weigh (None: decided).
+
+        A declared language that disagrees with the fast guess sends the post to lingua with
+        the declared language among the candidates, so that the two can be weighed."""
+        special = self._special(cleaned)
+        if special is not None:
+            return special
         probs = self._fast_model().probabilities(cleaned)
         sure = probs[0][1] >= self.threshold and declared in (None, probs[0][0])
         if self.mode == "fast" and sure:
             return probs, None
-        top = [c for c, _ in probs[: self.top_k] if c in self._lingua_set]
-        if declared in self._lingua_set:
-            top.append(declared)
-        # languages only lingua can name take part when the workspace configured them
-        candidates = frozenset(top) | (self._lingua_set - self._fast_set)
-        return probs, (candidates if len(candidates) > 1 else None)
+        return probs, self._candidates((c for c, _ in probs[: self.top_k]), declared)
 
     # -- batches (the Enricher contract)
 
@@ -339,19 +503,34 @@ class LanguageEnricher:
     def detect_many(
         self, texts: Sequence[str], declared: Sequence[str | None] | None = None
     ) -> list[tuple[str, float]]:
-        """:meth:`detect` over many texts; lingua runs in parallel on groups of posts."""
+        """:meth:`detect` over many texts; lingua runs in parallel on groups of posts.
+
+        py3langid scores the whole batch at once (:meth:`_FastModel.matrix`); the decision
+        rules are those of :meth:`_first_pass` and :func:`combine_declared`, applied to the
+        probability matrix with numpy, so no per-post loop runs over the languages."""
         decl = list(declared) if declared is not None else [None] * len(texts)
         if len(decl) != len(texts):
             raise ValueError("texts and declared must have the same length")
-        probs: list[list[tuple[str, float]]] = [[] for _ in texts]
+        codes = [self._declared(d) for d in decl]
+        out: list[tuple[str, float]] = [(UND, 0.0)] * len(texts)
+        probs: dict[int, list[tuple[str, float]]] = {}  # posts decided outside the fast matrix
         pending: dict[frozenset[str], list[tuple[int, str]]] = {}
+        fast_rows: list[int] = []
+        fast_texts: list[str] = []
         for i, text in enumerate(texts):
             cleaned = clean_text(text)
-            if letter_count(cleaned) < MIN_LETTERS:
+            if not _has_letters(cleaned):
                 continue
-            probs[i], candidates = self._first_pass(cleaned, self._declared(decl[i]))
+            special = self._special(cleaned)
+            if special is None:
+                fast_rows.append(i)
+                fast_texts.append(cleaned)
+                continue
+            probs[i], candidates = special
             if candidates is not None:
                 pending.setdefault(candidates, []).append((i, cleaned))
+        if fast_rows:
+            self._decide_fast(fast_rows, fast_texts, codes, out, probs, pending)
         for candidates, group in pending.items():
             detector = _lingua_detector(candidates)
             group_texts = [c for _, c in group]
@@ -362,10 +541,66 @@ class LanguageEnricher:
             for (i, _), vals in zip(group, values, strict=True):
                 confirmed = apply_prior((_code_of(v.language), float(v.value)) for v in vals)
                 probs[i] = merge(probs[i], confirmed)
-        return [
-            combine_declared(p, self._declared(d), self.declared_boost) if p else (UND, 0.0)
-            for p, d in zip(probs, decl, strict=True)
-        ]
+        for i, p in probs.items():
+            out[i] = combine_declared(p, codes[i], self.declared_boost) if p else (UND, 0.0)
+        return out
+
+    def _decide_fast(
+        self,
+        rows: list[int],
+        cleaned: list[str],
+        codes: list[str | None],
+        out: list[tuple[str, float]],
+        probs: dict[int, list[tuple[str, float]]],
+        pending: dict[frozenset[str], list[tuple[int, str]]],
+    ) -> None:
+        """Decide the posts py3langid scores: fills ``out`` (decided here) or ``probs`` and
+        ``pending`` (lingua must weigh candidates)."""
+        model = self._fast_model()
+        labels = model.labels
+        mat = model.matrix(cleaned)
+        n = len(rows)
+        ar = np.arange(n)
+        best = mat.argmax(axis=1)
+        best_p = mat[ar, best]
+        dec = np.array([model.index.get(codes[i] or "", -1) for i in rows], dtype=np.intp)
+        no_decl = np.array([codes[i] is None for i in rows], dtype=bool)
+        if self.mode == "fast":
+            decided = (best_p >= self.threshold) & (no_decl | (dec == best))
+        else:
+            decided = np.zeros(n, dtype=bool)
+        unsure = np.flatnonzero(~decided)
+        if len(unsure):
+            order = np.argsort(-mat[unsure], axis=1, kind="stable")[:, : self.top_k]
+            for r, top in zip(unsure.tolist(), order.tolist(), strict=True):
+                i = rows[r]
+                candidates = self._candidates((labels[j] for j in top), codes[i])
+                if candidates is None:
+                    decided[r] = True
+                else:
+                    probs[i] = model.ranked(mat[r])
+                    pending.setdefault(candidates, []).append((i, cleaned[r]))
+        # combine_declared on the matrix: boost the declared column, renormalise, take the best
+        code_idx = best
+        conf = best_p
+        boosted = np.flatnonzero(decided & (dec >= 0)) if self.declared_boost != 1.0 else ar[:0]
+        if len(boosted):
+            sub = mat[boosted]
+            sub[np.arange(len(boosted)), dec[boosted]] *= self.declared_boost
+            sub_best = sub.argmax(axis=1)
+            total = sub.sum(axis=1)
+            total[total == 0.0] = 1.0
+            code_idx = best.copy()
+            conf = best_p.copy()
+            code_idx[boosted] = sub_best
+            conf[boosted] = sub[np.arange(len(boosted)), sub_best] / total
+        for r, j, c in zip(
+            np.flatnonzero(decided).tolist(),
+            code_idx[decided].tolist(),
+            conf[decided].tolist(),
+            strict=True,
+        ):
+            out[rows[r]] = (labels[j], _clip(c))
 
 
 def merge(

@@ -1,0 +1,200 @@
+"""Enrichment (LEARN) throughput and memory, against the "usual stack".
+
+1. simulate N posts and import them into a fresh workspace without enrichment (not timed),
+2. run the default pipeline (every registered step) over the store on one
+   core: per step and all together, posts / process CPU second and the peak RSS so far,
+3. on the same posts (the first --usual-posts of them), the usual open-source stack where it
+   is installed: lingua over all its languages + VADER (MiniLM via sentence-transformers when
+   present); the ratio of our posts/s/core (all our steps) to theirs.
+
+A step's CPU time runs from the end of the previous step to its own end (store reads and
+writes included). Prints one JSON object per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TARGET_POSTS_PER_S_PER_CORE = 5_000
+TARGET_RSS_MB = 1_500
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def _rate(posts: int, cpu: float) -> int:
+    return round(posts / max(cpu, 1e-9))
+
+
+def _usual_stack(texts: list[str], ours: float, steps: list[str]) -> None:
+    """lingua (all languages) + VADER (+ MiniLM if installed) on ``texts``, one JSON line each."""
+    missing = [m for m in ("lingua", "vaderSentiment") if importlib.util.find_spec(m) is None]
+    if missing:
+        _emit(
+            {
+                "benchmark": "enrich_usual_stack",
+                "skipped": True,
+                "reason": f"not installed: {', '.join(missing)} (pip install -e '.[train]')",
+            }
+        )
+        return
+    from lingua import LanguageDetectorBuilder
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    n = len(texts)
+    cpu0 = time.process_time()
+    detector = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
+    analyzer = SentimentIntensityAnalyzer()
+    load_cpu = time.process_time() - cpu0
+    parts: dict[str, float] = {}
+    cpu0 = time.process_time()
+    for text in texts:
+        detector.detect_language_of(text)
+    parts["lingua_all_languages"] = time.process_time() - cpu0
+    cpu0 = time.process_time()
+    for text in texts:
+        analyzer.polarity_scores(text)
+    parts["vader"] = time.process_time() - cpu0
+    for name, cpu in parts.items():
+        _emit(
+            {
+                "benchmark": f"usual_{name}",
+                "posts": n,
+                "cpu_seconds": round(cpu, 2),
+                "posts_per_s_per_core": _rate(n, cpu),
+                "peak_rss_mb": round(_peak_rss_mb()),
+            }
+        )
+    total = sum(parts.values())
+    theirs = n / max(total, 1e-9)
+    _emit(
+        {
+            "benchmark": "enrich_usual_stack",
+            "stack": "lingua (all languages) + VADER",
+            "posts": n,
+            "load_cpu_seconds": round(load_cpu, 2),
+            "cpu_seconds": round(total, 2),
+            "posts_per_s_per_core": round(theirs),
+            "peak_rss_mb": round(_peak_rss_mb()),
+            "ours_posts_per_s_per_core": round(ours),
+            "ratio_ours_to_usual": round(ours / theirs, 1),
+            "note": f"ours runs {len(steps)} steps ({', '.join(steps)}); theirs 2",
+        }
+    )
+    if importlib.util.find_spec("sentence_transformers") is None:
+        _emit(
+            {
+                "benchmark": "usual_minilm",
+                "skipped": True,
+                "reason": "sentence-transformers (MiniLM) is not installed",
+            }
+        )
+    else:
+        _emit(
+            {
+                "benchmark": "usual_minilm",
+                "skipped": True,
+                "reason": "sentence-transformers is installed; MiniLM is not timed here",
+            }
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument(
+        "--usual-posts",
+        type=int,
+        default=5_000,
+        help="Posts (the first of the same stream) the usual stack is timed on.",
+    )
+    parser.add_argument("--batch-size", type=int, default=2000)
+    args = parser.parse_args()
+    n = args.posts
+
+    from socialloop.learn.pipeline import Pipeline
+    from socialloop.learn.steps import build_steps
+    from socialloop.listen.importer import import_posts
+    from socialloop.simulate import default_market, simulate
+    from socialloop.workspace import Workspace
+
+    tmp = Path(tempfile.mkdtemp(prefix="socialloop-bench-enrich-"))
+    try:
+        market = default_market()
+        posts = list(simulate(n, seed=1, market=market))
+        ws = Workspace.init(tmp / "ws")
+        for b in market.brands:
+            ws.add_brand(
+                b.name, b.query, competitor=b.competitor, values=b.values, assumptions=b.assumptions
+            )
+        import_posts(ws, posts)
+        texts = [p.text for p in posts[: args.usual_posts]]
+        del posts
+        rss_before = _peak_rss_mb()
+
+        pipeline = Pipeline(build_steps(ws.settings))
+        ends: dict[str, float] = {}
+        done: dict[str, int] = {}
+
+        def progress(step: str, processed: int, total: int) -> None:
+            ends[step] = time.process_time()
+            done[step] = processed
+
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        report = pipeline.run(ws.store, batch_size=args.batch_size, progress=progress)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+        start = cpu0
+        for srep in report.steps:
+            end = ends.get(srep.name, start)
+            step_cpu = end - start
+            start = end
+            _emit(
+                {
+                    "benchmark": f"enrich_{srep.name}",
+                    "posts": srep.processed,
+                    "seconds": round(srep.seconds, 2),
+                    "cpu_seconds": round(step_cpu, 2),
+                    "posts_per_s_per_core": _rate(srep.processed, step_cpu),
+                    "peak_rss_mb": round(_peak_rss_mb()),
+                }
+            )
+        ours = n / max(cpu, 1e-9)
+        _emit(
+            {
+                "benchmark": "enrich_all_steps",
+                "steps": [s.name for s in report.steps],
+                "posts": n,
+                "seconds": round(wall, 2),
+                "cpu_seconds": round(cpu, 2),
+                "posts_per_s_per_core": round(ours),
+                "target_posts_per_s_per_core": TARGET_POSTS_PER_S_PER_CORE,
+                "peak_rss_mb": round(_peak_rss_mb()),
+                "peak_rss_mb_before_enrich": round(rss_before),
+                "target_peak_rss_mb": TARGET_RSS_MB,
+            }
+        )
+        ws.close()
+        _usual_stack(texts, ours, [s.name for s in report.steps])
+    finally:
+        if os.environ.get("SOCIALLOOP_BENCH_KEEP") is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
