@@ -1,6 +1,8 @@
 """Run every benchmark in this folder; each prints one JSON object per line on stdout.
 
-Usage: python benchmarks/run.py [--posts N]   (default 1,000,000 posts)
+Usage: python benchmarks/run.py [--posts N]
+Without --posts each benchmark runs at its own scale (1,000,000 posts for import, search and
+the simulator; 100,000 for enrichment).
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--posts", type=int, default=None)
     args = parser.parse_args()
     status = 0
     for script in sorted(HERE.glob("bench_*.py")):
-        proc = subprocess.run(
-            [sys.executable, str(script), "--posts", str(args.posts)], text=True, check=False
-        )
+        extra = ["--posts", str(args.posts)] if args.posts is not None else []
+        proc = subprocess.run([sys.executable, str(script), *extra], text=True, check=False)
         status = status or proc.returncode
     return status
 
