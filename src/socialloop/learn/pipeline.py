@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, select
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select
 
 from socialloop.errors import SocialloopError
 from socialloop.learn.base import Enricher, Item, Result
+from socialloop.models import Post
 from socialloop.store import Store
 from socialloop.store.schema import (
     authors,
@@ -111,39 +112,92 @@ def _labels(values: dict[str, Any], produces: Sequence[str]) -> Iterator[tuple[s
                     yield f, x
 
 
-def _run_step(step: Enricher, batch: list[Item]) -> list[Result]:
-    results = step.enrich(batch)
-    if len(results) != len(batch):
-        raise PipelineError(
-            f"step {step.name!r} returned {len(results)} results for {len(batch)} posts"
-        )
-    return results
+@dataclass(slots=True)
+class _Batch:
+    """One batch of posts and, per post, what is already stored for each step."""
+
+    posts: list[tuple[int, Post]]
+    stored: dict[int, dict[str, tuple[str, dict[str, Any]]]]  # pk -> step -> (version, data)
+    brands: dict[int, list[str]]
+
+
+@dataclass(slots=True)
+class _Done:
+    """What the steps produced for one batch: per step, the items run and their results,
+    and the CPU seconds each step took."""
+
+    results: list[tuple[str, list[int], list[Result]]]
+    seconds: dict[str, float]
+
+
+def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
+    """Run every step that is due on the batch, in order, feeding each step the values the
+    steps it requires produced (fresh from this pass, else as stored). Runs in a worker
+    process when the pipeline has workers, so it only takes and returns picklable data."""
+    producer = {f: s.name for s in steps for f in s.produces}
+    fresh: dict[int, dict[str, dict[str, Any]]] = {pk: {} for pk, _ in batch.posts}
+    done = _Done([], {})
+    for step in steps:
+        needs = sorted({producer[f] for f in step.requires})
+        todo = [
+            (pk, post)
+            for pk, post in batch.posts
+            if batch.stored.get(pk, {}).get(step.name, ("", {}))[0] != step.version
+        ]
+        if not todo:
+            continue
+        items = []
+        for pk, post in todo:
+            prior: dict[str, Any] = {}
+            for name in needs:
+                if name in fresh[pk]:
+                    prior.update(fresh[pk][name])
+                elif name in batch.stored.get(pk, {}):
+                    prior.update(batch.stored[pk][name][1])
+            items.append(
+                Item(pk=pk, post=post, prior=prior, brands=tuple(batch.brands.get(pk, ())))
+            )
+        started = time.process_time()
+        results = step.enrich(items)
+        done.seconds[step.name] = time.process_time() - started
+        if len(results) != len(items):
+            raise PipelineError(
+                f"step {step.name!r} returned {len(results)} results for {len(items)} posts"
+            )
+        for item, res in zip(items, results, strict=True):
+            fresh[item.pk][step.name] = res.values
+        done.results.append((step.name, [i.pk for i in items], results))
+    return done
 
 
 class Pipeline:
-    """A set of enrichment steps run in dependency order over a store."""
+    """A set of enrichment steps run in dependency order over a store, in one pass: each
+    batch of posts is read once, every step that is due runs on it, and all results are
+    written in one transaction."""
 
     def __init__(self, steps: Sequence[Enricher]) -> None:
         self.steps = order_steps(steps)
 
-    def pending(self, store: Store, step: Enricher, since: datetime | None = None) -> int:
-        """How many posts the step has not processed at its current version."""
-        with store.begin() as conn:
-            return int(
-                conn.execute(select(func.count()).where(self._todo(step, since))).scalar_one()
+    def _todo(self, since: datetime | None, steps: Sequence[Enricher] | None = None) -> Any:
+        """Posts some step has not processed at its current version."""
+        missing = [
+            ~exists().where(
+                enrichments.c.post_pk == posts.c.pk,
+                enrichments.c.step == step.name,
+                enrichments.c.version == step.version,
             )
-
-    @staticmethod
-    def _todo(step: Enricher, since: datetime | None) -> Any:
-        done = exists().where(
-            enrichments.c.post_pk == posts.c.pk,
-            enrichments.c.step == step.name,
-            enrichments.c.version == step.version,
-        )
-        cond = ~done
+            for step in (steps if steps is not None else self.steps)
+        ]
+        cond = or_(*missing) if len(missing) > 1 else missing[0]
         if since is not None:
             cond = and_(cond, posts.c.created_at >= since.astimezone(UTC).replace(tzinfo=None))
         return cond
+
+    def pending(self, store: Store, step: Enricher, since: datetime | None = None) -> int:
+        """How many posts the step has not processed at its current version."""
+        with store.begin() as conn:
+            stmt = select(func.count()).select_from(posts).where(self._todo(since, [step]))
+            return int(conn.execute(stmt).scalar_one())
 
     def run(
         self,
@@ -154,10 +208,25 @@ class Pipeline:
         workers: int = 1,
         progress: ProgressHook | None = None,
     ) -> EnrichReport:
-        report = EnrichReport()
+        report = EnrichReport([StepReport(s.name, s.version) for s in self.steps])
+        by_name = {r.name: r for r in report.steps}
+        if not self.steps:
+            return report
         brand_ids = {b.name: b.id for b in store.list_brands() if b.id is not None}
         brand_names = {v: k for k, v in brand_ids.items()}
-        producer = {f: s.name for s in self.steps for f in s.produces}
+        totals = {s.name: self.pending(store, s, since) for s in self.steps}
+        produces = {s.name: s.produces for s in self.steps}
+        versions = {s.name: s.version for s in self.steps}
+
+        def finish(done: _Done) -> None:
+            self._write(store, done, produces, versions, brand_ids)
+            for name, pks, _res in done.results:
+                by_name[name].processed += len(pks)
+                by_name[name].seconds += done.seconds.get(name, 0.0)
+            if progress is not None:
+                for s in self.steps:
+                    progress(s.name, by_name[s.name].processed, totals[s.name])
+
         pool: ProcessPoolExecutor | None = None
         if workers > 1:
             saved = {k: os.environ.get(k) for k in _SINGLE_THREAD_ENV}
@@ -171,55 +240,34 @@ class Pipeline:
                     else:
                         os.environ[k] = v
         try:
-            for step in self.steps:
-                needs = sorted({producer[f] for f in step.requires})
-                srep = StepReport(step.name, step.version)
-                report.steps.append(srep)
-                total = self.pending(store, step, since)
-                started = time.perf_counter()
-                in_flight: list[tuple[list[Item], Future[list[Result]]]] = []
-                for batch in self._batches(store, step, since, batch_size, needs, brand_names):
-                    if pool is None:
-                        self._write(store, step, batch, _run_step(step, batch), brand_ids)
-                        srep.processed += len(batch)
-                    else:
-                        in_flight.append((batch, pool.submit(_run_step, step, batch)))
-                        if len(in_flight) >= workers * 2:
-                            done_batch, fut = in_flight.pop(0)
-                            self._write(store, step, done_batch, fut.result(), brand_ids)
-                            srep.processed += len(done_batch)
-                    if progress is not None:
-                        progress(step.name, srep.processed, total)
-                for done_batch, fut in in_flight:
-                    self._write(store, step, done_batch, fut.result(), brand_ids)
-                    srep.processed += len(done_batch)
-                srep.seconds = time.perf_counter() - started
-                if progress is not None:
-                    progress(step.name, srep.processed, total)
+            in_flight: list[Future[_Done]] = []
+            for batch in self._batches(store, since, batch_size, brand_names):
+                if pool is None:
+                    finish(_run_steps(self.steps, batch))
+                    continue
+                in_flight.append(pool.submit(_run_steps, self.steps, batch))
+                if len(in_flight) >= workers * 2:
+                    finish(in_flight.pop(0).result())
+            for fut in in_flight:
+                finish(fut.result())
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         return report
 
     def _batches(
-        self,
-        store: Store,
-        step: Enricher,
-        since: datetime | None,
-        size: int,
-        needs: Sequence[str],
-        brand_names: dict[int, str],
-    ) -> Iterator[list[Item]]:
-        """Pending posts of a step, in pk order, as Items with their prior values and brands.
-        Keyset paging on pk keeps each read cheap, and a batch written meanwhile is not
-        read again."""
+        self, store: Store, since: datetime | None, size: int, brand_names: dict[int, str]
+    ) -> Iterator[_Batch]:
+        """Posts some step still has to process, in pk order (keyset paging), with what is
+        stored for them and their brands."""
         last = 0
+        names = [s.name for s in self.steps]
         while True:
             with store.begin() as conn:
                 stmt = (
                     select(*POST_COLUMNS)
                     .select_from(posts.outerjoin(authors, authors.c.id == posts.c.author_id))
-                    .where(posts.c.pk > last, self._todo(step, since))
+                    .where(posts.c.pk > last, self._todo(since))
                     .order_by(posts.c.pk)
                     .limit(size)
                 )
@@ -227,87 +275,76 @@ class Pipeline:
                 if not rows:
                     return
                 pks = [r.pk for r in rows]
-                prior = _prior(conn, pks, needs)
+                stored = _stored(conn, pks, names)
                 matched = _brands_of(conn, pks, brand_names)
             last = pks[-1]
-            yield [
-                Item(
-                    pk=r.pk,
-                    post=row_to_post(r),
-                    prior=prior.get(r.pk, {}),
-                    brands=tuple(matched.get(r.pk, ())),
-                )
-                for r in rows
-            ]
+            yield _Batch([(r.pk, row_to_post(r)) for r in rows], stored, matched)
 
     @staticmethod
     def _write(
         store: Store,
-        step: Enricher,
-        batch: Sequence[Item],
-        results: Sequence[Result],
+        done: _Done,
+        produces: dict[str, tuple[str, ...]],
+        versions: dict[str, str],
         brand_ids: dict[str, int],
     ) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        pks = [item.pk for item in batch]
-        enr_rows: list[dict[str, Any]] = []
-        label_rows: list[dict[str, Any]] = []
-        brand_rows: list[dict[str, Any]] = []
-        for item, res in zip(batch, results, strict=True):
-            enr_rows.append(
-                {
-                    "post_pk": item.pk,
-                    "step": step.name,
-                    "version": step.version,
-                    "data": {
-                        **res.values,
-                        **({"brands": res.brand_values} if res.brand_values else {}),
-                    },
-                    "confidence": res.confidence,
-                    "updated_at": now,
-                }
-            )
-            for f, label in _labels(res.values, step.produces):
-                label_rows.append(
-                    {"field": f, "label": label, "post_pk": item.pk, "score": res.confidence}
-                )
-            for brand, values in res.brand_values.items():
-                bid = brand_ids.get(brand)
-                if bid is None:
-                    continue
-                for f, label in _labels(values, step.produces):
-                    score = values.get(f"{f}_score")
-                    brand_rows.append(
+        with store.begin() as conn:
+            for name, pks, results in done.results:
+                fields = produces[name]
+                enr_rows: list[dict[str, Any]] = []
+                label_rows: list[dict[str, Any]] = []
+                brand_rows: list[dict[str, Any]] = []
+                for pk, res in zip(pks, results, strict=True):
+                    enr_rows.append(
                         {
-                            "brand_id": bid,
-                            "field": f,
-                            "label": label,
-                            "post_pk": item.pk,
-                            "score": score if isinstance(score, int | float) else None,
+                            "post_pk": pk,
+                            "step": name,
+                            "version": versions[name],
+                            "data": {
+                                **res.values,
+                                **({"brands": res.brand_values} if res.brand_values else {}),
+                            },
+                            "confidence": res.confidence,
+                            "updated_at": now,
                         }
                     )
-        with store.begin() as conn:
-            _delete_old(conn, pks, step.produces)
-            ins = dialect_insert(conn, enrichments)
-            execute_many(
-                conn,
-                ins.on_conflict_do_update(
-                    index_elements=[enrichments.c.post_pk, enrichments.c.step],
-                    set_={
-                        "version": ins.excluded.version,
-                        "data": ins.excluded.data,
-                        "confidence": ins.excluded.confidence,
-                        "updated_at": ins.excluded.updated_at,
-                    },
-                ),
-                enr_rows,
-            )
-            execute_many(
-                conn, dialect_insert(conn, post_labels).on_conflict_do_nothing(), label_rows
-            )
-            execute_many(
-                conn, dialect_insert(conn, brand_labels).on_conflict_do_nothing(), brand_rows
-            )
+                    for f, label in _labels(res.values, fields):
+                        label_rows.append(
+                            {"field": f, "label": label, "post_pk": pk, "score": res.confidence}
+                        )
+                    for brand, values in res.brand_values.items():
+                        bid = brand_ids.get(brand)
+                        if bid is None:
+                            continue
+                        for f, label in _labels(values, fields):
+                            score = values.get(f"{f}_score")
+                            brand_rows.append(
+                                {
+                                    "brand_id": bid,
+                                    "field": f,
+                                    "label": label,
+                                    "post_pk": pk,
+                                    "score": score if isinstance(score, int | float) else None,
+                                }
+                            )
+                _delete_old(conn, pks, fields)
+                ins = dialect_insert(conn, enrichments)
+                execute_many(
+                    conn,
+                    ins.on_conflict_do_update(
+                        index_elements=[enrichments.c.post_pk, enrichments.c.step],
+                        set_={
+                            "version": ins.excluded.version,
+                            "data": ins.excluded.data,
+                            "confidence": ins.excluded.confidence,
+                            "updated_at": ins.excluded.updated_at,
+                        },
+                    ),
+                    enr_rows,
+                )
+                for table, rows in ((post_labels, label_rows), (brand_labels, brand_rows)):
+                    execute_many(conn, dialect_insert(conn, table).on_conflict_do_nothing(), rows)
 
 
 def _delete_old(conn: Connection, pks: Sequence[int], fields: Sequence[str]) -> None:
@@ -325,15 +362,15 @@ def _delete_old(conn: Connection, pks: Sequence[int], fields: Sequence[str]) -> 
         )
 
 
-def _prior(conn: Connection, pks: Sequence[int], needs: Sequence[str]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    if not needs:
-        return out
-    stmt = select(enrichments.c.post_pk, enrichments.c.data).where(
-        enrichments.c.post_pk.in_(list(pks)), enrichments.c.step.in_(list(needs))
-    )
-    for pk, data in conn.execute(stmt):
-        out.setdefault(pk, {}).update(data or {})
+def _stored(
+    conn: Connection, pks: Sequence[int], steps: Sequence[str]
+) -> dict[int, dict[str, tuple[str, dict[str, Any]]]]:
+    out: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
+    stmt = select(
+        enrichments.c.post_pk, enrichments.c.step, enrichments.c.version, enrichments.c.data
+    ).where(enrichments.c.post_pk.in_(list(pks)), enrichments.c.step.in_(list(steps)))
+    for pk, step, version, data in conn.execute(stmt):
+        out.setdefault(pk, {})[step] = (version, data or {})
     return out
 
 
