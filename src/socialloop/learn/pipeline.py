@@ -128,6 +128,8 @@ class _Done:
 
     results: list[tuple[str, list[int], list[Result]]]
     seconds: dict[str, float]
+    # per step, the posts that had older results stored (their labels must be replaced)
+    redo: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
@@ -136,7 +138,7 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
     process when the pipeline has workers, so it only takes and returns picklable data."""
     producer = {f: s.name for s in steps for f in s.produces}
     fresh: dict[int, dict[str, dict[str, Any]]] = {pk: {} for pk, _ in batch.posts}
-    done = _Done([], {})
+    done = _Done([], {}, {})
     for step in steps:
         needs = sorted({producer[f] for f in step.requires})
         todo = [
@@ -146,6 +148,7 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
         ]
         if not todo:
             continue
+        done.redo[step.name] = [pk for pk, _ in todo if step.name in batch.stored.get(pk, {})]
         items = []
         for pk, post in todo:
             prior: dict[str, Any] = {}
@@ -328,7 +331,7 @@ class Pipeline:
                                     "score": score if isinstance(score, int | float) else None,
                                 }
                             )
-                _delete_old(conn, pks, fields)
+                _delete_old(conn, done.redo.get(name, []), fields)
                 ins = dialect_insert(conn, enrichments)
                 execute_many(
                     conn,
