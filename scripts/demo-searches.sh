@@ -16,7 +16,9 @@ done
 echo; echo "======== The query language across brands ========"
 run search --limit 5 '(latte OR espresso) NEAR/4 (cold OR lukewarm) AND NOT lang:fi'
 run search --count '#havenharvest'
-run search --limit 3 'site:news.example' --since 2026-10-01
+run search --limit 3 'intent:complaint AND stage:experience AND lang:es'
+run search --limit 3 'emotion:joy AND stage:advocacy'
+run search --limit 3 'author:brewhaven AND site:help.brewhaven.example'
 echo
 echo "The demo workspace is in $SOCIALLOOP_WORKSPACE. Try, for example:"
 echo "  .venv/bin/socialloop search --workspace $SOCIALLOOP_WORKSPACE '\"oat milk\" OR #oatmilk'"
