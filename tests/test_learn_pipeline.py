@@ -143,3 +143,20 @@ def test_an_edited_post_is_enriched_again(ws: Workspace) -> None:
     import_posts(ws, [edited])
     assert Pipeline([again]).run(ws.store).processed == 1
     assert labels(ws, "tone")[again.seen[-1]] == {"calm"}
+
+
+def test_embeddings_go_to_their_table(ws: Workspace) -> None:
+    from socialloop.learn.embeddings import EmbeddingEnricher, vector_from_bytes
+    from socialloop.store.schema import embeddings
+
+    seed(ws, 6)
+    Pipeline([EmbeddingEnricher()]).run(ws.store)
+    with ws.store.begin() as conn:
+        rows = conn.execute(
+            select(embeddings.c.post_pk, embeddings.c.dim, embeddings.c.vector)
+        ).all()
+        data = conn.execute(select(enrichments.c.data)).scalars().all()
+    assert len(rows) == 6
+    assert all("embedding" not in d for d in data)  # not duplicated as JSON
+    vec = vector_from_bytes(rows[0].vector)
+    assert vec.shape == (rows[0].dim,)

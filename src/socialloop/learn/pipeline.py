@@ -298,14 +298,21 @@ class Pipeline:
                 enr_rows: list[dict[str, Any]] = []
                 label_rows: list[dict[str, Any]] = []
                 brand_rows: list[dict[str, Any]] = []
+                vectors: list[tuple[int, bytes, str]] = []
                 for pk, res in zip(pks, results, strict=True):
+                    values = res.values
+                    vector = values.get("embedding")
+                    if isinstance(vector, bytes | bytearray):
+                        # vectors go to the embeddings table, not into JSON
+                        vectors.append((pk, bytes(vector), str(values.get("embedding_model"))))
+                        values = {k: v for k, v in values.items() if k != "embedding"}
                     enr_rows.append(
                         {
                             "post_pk": pk,
                             "step": name,
                             "version": versions[name],
                             "data": {
-                                **res.values,
+                                **values,
                                 **({"brands": res.brand_values} if res.brand_values else {}),
                             },
                             "confidence": res.confidence,
@@ -348,6 +355,15 @@ class Pipeline:
                 )
                 for table, rows in ((post_labels, label_rows), (brand_labels, brand_rows)):
                     execute_many(conn, dialect_insert(conn, table).on_conflict_do_nothing(), rows)
+                if vectors:
+                    from socialloop.learn.embeddings import write_embeddings
+
+                    write_embeddings(
+                        conn,
+                        [v[0] for v in vectors],
+                        [v[1] for v in vectors],
+                        model=vectors[0][2],
+                    )
 
 
 def _delete_old(conn: Connection, pks: Sequence[int], fields: Sequence[str]) -> None:

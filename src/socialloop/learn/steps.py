@@ -51,12 +51,19 @@ def _stage(settings: Settings) -> Enricher:
     return JourneyEnricher()
 
 
+def _embedding(settings: Settings) -> Enricher:
+    from socialloop.learn.embeddings import EmbeddingEnricher
+
+    return EmbeddingEnricher()
+
+
 STEP_FACTORIES: dict[str, StepFactory] = {
     "language": _language,
     "sentiment": _sentiment,
     "emotion": _emotion,
     "intent": _intent,
     "stage": _stage,
+    "embedding": _embedding,
 }
 DEFAULT_STEPS: tuple[str, ...] = tuple(STEP_FACTORIES)
 

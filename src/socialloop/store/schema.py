@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -199,4 +200,17 @@ brand_labels = Table(
     Column("score", Float),
     Index("ix_brand_labels_post", "post_pk"),
     sqlite_with_rowid=False,
+)
+
+# -- LEARN: post embeddings (migration 0004) ------------------------------------------------
+
+# One vector per post from the `embedding` step: the model that made it, its length and the
+# vector as little-endian float16 bytes (np.frombuffer(vector, "<f2")).
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("post_pk", PK, ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
+    Column("model", String, nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
 )

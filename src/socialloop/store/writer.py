@@ -21,6 +21,7 @@ from socialloop.models import Post, author_id
 from socialloop.store.schema import (
     authors,
     brand_labels,
+    embeddings,
     enrichments,
     interactions,
     post_labels,
@@ -477,7 +478,7 @@ def upsert_posts(
     # an edited text invalidates what LEARN found in it: the pipeline redoes those posts
     edited = [pk for pk, _old in fts_delete]
     for chunk in _chunks(edited):
-        for table in (enrichments, post_labels, brand_labels):
+        for table in (enrichments, post_labels, brand_labels, embeddings):
             conn.execute(delete(table).where(table.c.post_pk.in_(chunk)))
     if term_rows:
         stmt = dialect_insert(conn, post_terms).on_conflict_do_nothing()

@@ -1,0 +1,223 @@
+"""Post embeddings: a static (token-table) model distilled from all-MiniLM-L6-v2.
+
+Each post becomes one L2-normalised vector (the sum of its tokens' vectors, normalised), for
+topics, similarity search and, later, brand alignment. The artefact is a table of token
+vectors (int8 with one float32 scale per row) in ``models/embeddings.npz`` and its vocabulary
+in ``models/embeddings.json``; both load with numpy and the standard library alone, with no
+pickle, no torch and no download. ``training/distill_embeddings.py`` builds it and
+``docs/models.md`` ("Embeddings") says how well it agrees with MiniLM on real tweets.
+
+Tokenisation mirrors MiniLM's (BERT uncased WordPiece: lower-case, accents stripped,
+punctuation split off) with one addition: whole words frequent in social media (including
+emoji) that MiniLM would cut into pieces are vocabulary entries of their own. Links become
+``http`` and handles ``@user`` first, as in TweetEval.
+
+The vectors go to the ``embeddings`` table (one row per post: model, dim, float16 bytes), not
+to the enrichments JSON; ``write_embeddings`` does that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, delete
+
+from socialloop.learn.base import Item, Result
+
+MODEL_DIR = Path(__file__).parent / "models"
+MODEL_NAME = "static-minilm-tweets-v1"
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_USER = re.compile(r"@\w+")
+# words (letters/digits, unicode), or one other non-space character (punctuation, emoji)
+_PRETOKEN = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
+_MAX_WORD = 100
+
+
+def preprocess(text: str) -> str:
+    """Links -> ``http``, handles -> ``@user``, lower-cased, accents stripped."""
+    text = _USER.sub("@user", _URL.sub("http", text)).lower()
+    text = unicodedata.normalize("NFD", text)
+    return "".join(c for c in text if unicodedata.category(c) != "Mn")
+
+
+class Tokenizer:
+    """WordPiece over ``vocab`` (entries starting ``##`` continue a word), where a whole-word
+    entry wins over the pieces; unknown pieces are dropped. Results are memoised per word."""
+
+    def __init__(self, vocab: Sequence[str]) -> None:
+        self.vocab = list(vocab)
+        self.index = {tok: i for i, tok in enumerate(self.vocab)}
+        self._memo: dict[str, list[int]] = {}
+
+    def _word(self, word: str) -> list[int]:
+        hit = self._memo.get(word)
+        if hit is not None:
+            return hit
+        index = self.index
+        ids: list[int]
+        if word in index:
+            ids = [index[word]]
+        else:
+            ids = []
+            start, n = 0, min(len(word), _MAX_WORD)  # very long "words": their start only
+            while start < n:
+                end = n
+                found = -1
+                while end > start:
+                    piece = word[start:end] if start == 0 else "##" + word[start:end]
+                    found = index.get(piece, -1)
+                    if found >= 0:
+                        break
+                    end -= 1
+                if found < 0:  # BERT would make the whole word [UNK]; drop just this char
+                    start += 1
+                    continue
+                ids.append(found)
+                start = end
+        if len(self._memo) < 500_000:
+            self._memo[word] = ids
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for word in _PRETOKEN.findall(preprocess(text)):
+            ids.extend(self._word(word))
+        return ids
+
+
+class StaticEmbedder:
+    """Token table + tokenizer: ``encode(texts)`` -> (n, dim) float32, rows of unit norm
+    (a text with no known token gets the zero vector)."""
+
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        vectors: NDArray[np.int8] | NDArray[np.float32],
+        scales: NDArray[np.float32] | None = None,
+        name: str = MODEL_NAME,
+    ) -> None:
+        if len(vocab) != vectors.shape[0]:
+            raise ValueError("vocabulary and vector table differ in length")
+        self.tokenizer = Tokenizer(vocab)
+        self.vectors = vectors
+        self.scales = None if scales is None else scales.astype(np.float32)
+        self.dim = int(vectors.shape[1])
+        self.name = name
+
+    @classmethod
+    def load(cls, directory: Path = MODEL_DIR, stem: str = "embeddings") -> StaticEmbedder:
+        meta = json.loads((directory / f"{stem}.json").read_text(encoding="utf-8"))
+        with np.load(directory / f"{stem}.npz", allow_pickle=False) as z:
+            vectors = z["vectors"]
+            scales = z["scales"] if "scales" in z.files else None
+        return cls(meta["vocab"], vectors, scales, name=str(meta.get("model", MODEL_NAME)))
+
+    def encode(self, texts: Iterable[str]) -> NDArray[np.float32]:
+        rows = [self.tokenizer.encode(t) for t in texts]
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        if not lengths.any():
+            return out
+        ids = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(lengths.sum()))
+        vecs = self.vectors[ids].astype(np.float32)
+        if self.scales is not None:
+            vecs *= self.scales[ids, None]
+        nonempty = lengths > 0
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+        out[nonempty] = np.add.reduceat(vecs, starts, axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+
+@lru_cache(maxsize=1)
+def default_embedder() -> StaticEmbedder:
+    return StaticEmbedder.load()
+
+
+class EmbeddingEnricher:
+    """Step ``embedding``: one unit vector per post.
+
+    ``values["embedding"]`` is the vector as float16 bytes (``np.frombuffer(b, "<f2")``) and
+    ``values["embedding_dim"]`` its length; the pipeline writes the bytes to the
+    ``embeddings`` table (``write_embeddings``) and keeps only ``embedding_dim`` (and the model
+    name) in the enrichments JSON."""
+
+    name = "embedding"
+    version = "1"
+    requires: tuple[str, ...] = ()
+    produces: tuple[str, ...] = ("embedding",)
+
+    def __init__(self, embedder: StaticEmbedder | None = None) -> None:
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> StaticEmbedder:
+        if self._embedder is None:
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def __getstate__(self) -> dict[str, Any]:  # worker processes load the table themselves
+        return {"_embedder": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._embedder = state.get("_embedder")
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        emb = self.embedder
+        matrix = emb.encode(item.post.text for item in batch).astype("<f2")
+        return [
+            Result(
+                values={
+                    "embedding": row.tobytes(),
+                    "embedding_dim": emb.dim,
+                    "embedding_model": emb.name,
+                },
+                confidence=None,
+            )
+            for row in matrix
+        ]
+
+
+def vector_from_bytes(data: bytes) -> NDArray[np.float32]:
+    """A stored ``embeddings.vector`` back as float32."""
+    return np.frombuffer(data, dtype="<f2").astype(np.float32)
+
+
+def write_embeddings(
+    conn: Connection,
+    pks: Sequence[int],
+    matrix: NDArray[np.floating[Any]] | Sequence[bytes],
+    model: str = MODEL_NAME,
+) -> None:
+    """Replace the stored vectors of ``pks`` (one row of ``matrix``, or float16 bytes, each)."""
+    from socialloop.store.schema import embeddings
+
+    if len(pks) == 0:
+        return
+    if isinstance(matrix, np.ndarray):
+        rows = np.ascontiguousarray(matrix, dtype="<f2")
+        blobs = [r.tobytes() for r in rows]
+        dim = int(rows.shape[1])
+    else:
+        blobs = [bytes(b) for b in matrix]
+        dim = len(blobs[0]) // 2
+    if len(blobs) != len(pks):
+        raise ValueError("one vector per post is needed")
+    conn.execute(delete(embeddings).where(embeddings.c.post_pk.in_(list(pks))))
+    conn.execute(
+        embeddings.insert(),
+        [
+            {"post_pk": int(pk), "model": model, "dim": dim, "vector": blob}
+            for pk, blob in zip(pks, blobs, strict=True)
+        ],
+    )
