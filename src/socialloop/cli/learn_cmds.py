@@ -70,7 +70,8 @@ def print_enrich_report(report: EnrichReport) -> None:
 def enrich_cmd(
     steps: str | None, workers: int | None, since: str | None, workspace: Path | None
 ) -> None:
-    """Enrich stored posts: language, sentiment (overall and toward each brand).
+    """Enrich stored posts: language, sentiment (overall and toward each brand), emotion,
+    intent and micro-moment, journey stage, embedding.
 
     Only posts a step has not processed at its current version are processed, so running it
     again is cheap.
