@@ -33,6 +33,7 @@ demo: install
 	$(BIN)/socialloop init $(DEMO_DIR)
 	$(BIN)/socialloop simulate --posts $(DEMO_POSTS) --seed 7 --workspace $(DEMO_DIR)
 	$(BIN)/socialloop status --workspace $(DEMO_DIR)
+	$(BIN)/socialloop topics --build --workspace $(DEMO_DIR)
 	SOCIALLOOP_WORKSPACE=$(DEMO_DIR) bash scripts/demo-searches.sh $(BIN)/socialloop
 
 bench: install

@@ -146,7 +146,7 @@ def main() -> None:
         del posts
         rss_before = _peak_rss_mb()
 
-        pipeline = Pipeline(build_steps(ws.settings))
+        pipeline = Pipeline(build_steps(ws.settings, store=ws.store))
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         # one pass: each batch is read once and every step runs on it; a step's CPU time is

@@ -31,7 +31,7 @@ def settings() -> Settings:
 
 @pytest.fixture(params=sorted(STEP_FACTORIES))
 def step(request: pytest.FixtureRequest) -> Enricher:
-    return STEP_FACTORIES[request.param](settings())
+    return STEP_FACTORIES[request.param](settings(), None)
 
 
 def items() -> list[Item]:

@@ -29,7 +29,7 @@ def run_enrichment(
 ) -> EnrichReport:
     """Run the pipeline with a progress bar per step (on terminals)."""
     console = console or Console(stderr=True, highlight=False)
-    pipeline = Pipeline(build_steps(ws.settings, steps))
+    pipeline = Pipeline(build_steps(ws.settings, steps, ws.store))
     tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -176,3 +176,47 @@ def print_eval(result: dict[str, Any]) -> None:
     for label, row in zip(result["per_class"], conf["matrix"], strict=True):
         matrix.add_row(Text(label), *[f"{v:,}" for v in row])
     console.print(matrix)
+
+
+@click.command("topics")
+@click.option("--build", is_flag=True, help="Cluster the stored embeddings into topics again.")
+@click.option("--k", type=click.IntRange(min=2), default=None, help="Number of topics to build.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@workspace_option
+def topics_cmd(
+    build: bool, k: int | None, seed: int, as_json: bool, workspace: Path | None
+) -> None:
+    """List the conversation topics (c-TF-IDF keywords, size, emerging flag); --build
+    clusters the post embeddings again. New posts join the nearest topic as they are
+    enriched; search one with `topic:ID`."""
+    from socialloop.learn.topics import build_topics, topics_summary
+
+    with open_workspace(workspace) as ws:
+        if build:
+            built = build_topics(ws.store, k=k, seed=seed)
+            if not built:
+                click.echo(
+                    "Not enough embedded posts to build topics yet; import more and run "
+                    "`socialloop enrich`.",
+                    err=True,
+                )
+        rows = topics_summary(ws.store)
+        if as_json:
+            click.echo(orjson.dumps(rows, default=str, option=orjson.OPT_INDENT_2).decode())
+            return
+        if not rows:
+            click.echo("No topics yet. Build them with `socialloop topics --build`.")
+            return
+        table = Table()
+        for col in ("id", "topic", "posts", "emerging", "last post"):
+            table.add_column(col, justify="right" if col in ("id", "posts") else "left")
+        for t in rows:
+            table.add_row(
+                str(t["id"]),
+                Text(str(t["label"])),
+                f"{t['size']:,}",
+                "yes" if t["emerging"] else "",
+                str(t["last_seen"] or "")[:16],
+            )
+        Console(highlight=False).print(table)

@@ -8,7 +8,7 @@ from socialloop import __version__
 from socialloop.cli.app import SocialloopGroup
 from socialloop.cli.brand_cmds import brand_group
 from socialloop.cli.data_cmds import export_cmd, import_cmd, search_cmd
-from socialloop.cli.learn_cmds import enrich_cmd, eval_cmd
+from socialloop.cli.learn_cmds import enrich_cmd, eval_cmd, topics_cmd
 from socialloop.cli.simulate_cmd import simulate_cmd
 from socialloop.cli.workspace_cmds import init_cmd, status_cmd
 
@@ -35,6 +35,7 @@ for command in (
     simulate_cmd,
     enrich_cmd,
     eval_cmd,
+    topics_cmd,
 ):
     cli.add_command(command)
 

@@ -124,6 +124,7 @@ def enrichment_fields() -> tuple[FieldDef, ...]:
         label_field("intent", INTENTS, "an intent of the post (several may apply)"),
         label_field("moment", MOMENTS, "the micro-moment: I want to know / go / do / buy"),
         label_field("stage", STAGES, "the customer-journey stage (Social Feedback Cycle)"),
+        label_field("topic", None, "a topic id from `socialloop topics` (or none)"),
     )
 
 

@@ -11,15 +11,16 @@ from collections.abc import Callable, Sequence
 from socialloop.config import Settings
 from socialloop.errors import SocialloopError
 from socialloop.learn.base import Enricher
+from socialloop.store import Store
 
-StepFactory = Callable[[Settings], Enricher]
+StepFactory = Callable[[Settings, Store | None], Enricher]
 
 
 class UnknownStep(SocialloopError):
     """A step name that is not in the registry."""
 
 
-def _language(settings: Settings) -> Enricher:
+def _language(settings: Settings, store: Store | None) -> Enricher:
     from socialloop.learn.language import LanguageEnricher
 
     if settings.enrich_mode == "accurate":
@@ -27,34 +28,41 @@ def _language(settings: Settings) -> Enricher:
     return LanguageEnricher(languages=settings.languages or None, mode="fast")
 
 
-def _sentiment(settings: Settings) -> Enricher:
+def _sentiment(settings: Settings, store: Store | None) -> Enricher:
     from socialloop.learn.sentiment import SentimentEnricher
 
     return SentimentEnricher()
 
 
-def _emotion(settings: Settings) -> Enricher:
+def _emotion(settings: Settings, store: Store | None) -> Enricher:
     from socialloop.learn.emotion import EmotionEnricher
 
     return EmotionEnricher()
 
 
-def _intent(settings: Settings) -> Enricher:
+def _intent(settings: Settings, store: Store | None) -> Enricher:
     from socialloop.learn.intent import IntentEnricher
 
     return IntentEnricher()
 
 
-def _stage(settings: Settings) -> Enricher:
+def _stage(settings: Settings, store: Store | None) -> Enricher:
     from socialloop.learn.journey import JourneyEnricher
 
     return JourneyEnricher()
 
 
-def _embedding(settings: Settings) -> Enricher:
+def _embedding(settings: Settings, store: Store | None) -> Enricher:
     from socialloop.learn.embeddings import EmbeddingEnricher
 
     return EmbeddingEnricher()
+
+
+def _topic(settings: Settings, store: Store | None) -> Enricher:
+    from socialloop.learn.topics import TopicEnricher
+
+    # the centroids of the last `socialloop topics --build`; none yet: every post is "none"
+    return TopicEnricher.from_store(store) if store is not None else TopicEnricher()
 
 
 STEP_FACTORIES: dict[str, StepFactory] = {
@@ -64,12 +72,16 @@ STEP_FACTORIES: dict[str, StepFactory] = {
     "intent": _intent,
     "stage": _stage,
     "embedding": _embedding,
+    "topic": _topic,
 }
 DEFAULT_STEPS: tuple[str, ...] = tuple(STEP_FACTORIES)
 
 
-def build_steps(settings: Settings, names: Sequence[str] | None = None) -> list[Enricher]:
-    """The named steps (default: all), configured for the workspace."""
+def build_steps(
+    settings: Settings, names: Sequence[str] | None = None, store: Store | None = None
+) -> list[Enricher]:
+    """The named steps (default: all), configured for the workspace (``store``: where steps
+    that need stored state, such as topic centroids, read it)."""
     chosen = list(names) if names else list(DEFAULT_STEPS)
     unknown = [n for n in chosen if n not in STEP_FACTORIES]
     if unknown:
@@ -77,4 +89,4 @@ def build_steps(settings: Settings, names: Sequence[str] | None = None) -> list[
             f"unknown enrichment step(s) {', '.join(unknown)}; "
             f"available: {', '.join(STEP_FACTORIES)}"
         )
-    return [STEP_FACTORIES[n](settings) for n in chosen]
+    return [STEP_FACTORIES[n](settings, store) for n in chosen]

@@ -214,3 +214,23 @@ embeddings = Table(
     Column("dim", Integer, nullable=False),
     Column("vector", LargeBinary, nullable=False),
 )
+
+# -- LEARN: topics (migration 0005) ---------------------------------------------------------
+
+# The current topic model (``socialloop.learn.topics.build_topics`` replaces it whole): one row
+# per cluster of post embeddings, its c-TF-IDF label and keywords, its unit centroid as
+# little-endian float16 bytes, its size at build time, the first and last post dates and the
+# "emerging" flag. Posts carry their topic as post_labels rows (field "topic", label = id).
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=False),
+    Column("label", Text, nullable=False),
+    Column("keywords", JSON, nullable=False),
+    Column("centroid", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("first_seen", DateTime),
+    Column("last_seen", DateTime),
+    Column("emerging", Boolean, nullable=False, default=False),
+)
