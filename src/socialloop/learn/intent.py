@@ -24,7 +24,6 @@ the bias) and a JSON header with the hashing settings and the stackers; it is lo
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -37,6 +36,10 @@ import numpy as np
 import numpy.typing as npt
 
 from socialloop.errors import SocialloopError
+from socialloop.learn.artefact import LINEAR_ARRAYS as _ARRAYS
+from socialloop.learn.artefact import linear_arrays as _arrays
+from socialloop.learn.artefact import load_arrays, save_arrays
+from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import Item, Result
 from socialloop.learn.features import HashingConfig, hash_batch
 from socialloop.learn.intent_rules import FAMILIES, compile_rules, rule_features
@@ -158,37 +161,20 @@ class HeadsModel:
             "stackers": self.stackers,
             "meta": self.meta,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
-            np.savez_compressed(
-                fh,
-                header=np.array(json.dumps(header, sort_keys=True)),
-                weights=self.weights,
-                scale=self.scale,
-                idf2=self.idf2,
-                bias=self.bias,
-            )
+        save_arrays(path, header, _arrays(self))
 
     @classmethod
     def load(cls, path: Path) -> HeadsModel:
-        if not path.is_file():
-            raise IntentModelMissing(path, "is missing")
+        header, z = load_arrays(path, FORMAT, _ARRAYS, IntentModelMissing)
         try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(str(z["header"]))
-                if header.get("format") != FORMAT:
-                    raise IntentModelMissing(path, f"has unknown format {header.get('format')!r}")
-                return cls(
-                    config=HashingConfig.from_dict(header["hashing"]),
-                    heads=tuple(header["heads"]),
-                    weights=np.asarray(z["weights"], dtype=np.int8),
-                    scale=np.asarray(z["scale"], dtype=np.float32),
-                    idf2=np.asarray(z["idf2"], dtype=np.float16),
-                    bias=np.asarray(z["bias"], dtype=np.float32),
-                    stackers=dict(header.get("stackers", {})),
-                    meta=dict(header.get("meta", {})),
-                )
-        except (OSError, ValueError, KeyError) as exc:
+            return cls(
+                config=HashingConfig.from_dict(header["hashing"]),
+                heads=tuple(header["heads"]),
+                **_typed(z),
+                stackers=dict(header.get("stackers", {})),
+                meta=dict(header.get("meta", {})),
+            )
+        except (ValueError, KeyError) as exc:
             raise IntentModelMissing(path, f"could not be read ({exc})") from exc
 
     def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:

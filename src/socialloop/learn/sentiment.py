@@ -19,7 +19,6 @@ connective, as is after others; with no usable clause the post's overall sentime
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Sequence
@@ -31,6 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from socialloop.errors import SocialloopError
+from socialloop.learn.artefact import LINEAR_ARRAYS as _ARRAYS
+from socialloop.learn.artefact import linear_arrays as _arrays
+from socialloop.learn.artefact import load_arrays, save_arrays
+from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import Item, Result
 from socialloop.learn.features import HashingConfig, hash_batch
 from socialloop.learn.metrics import classification_metrics
@@ -96,36 +99,19 @@ class LinearHashedModel:
             "hashing": self.config.to_dict(),
             "meta": self.meta,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
-            np.savez_compressed(
-                fh,
-                header=np.array(json.dumps(header, sort_keys=True)),
-                weights=self.weights,
-                scale=self.scale,
-                idf2=self.idf2,
-                bias=self.bias,
-            )
+        save_arrays(path, header, _arrays(self))
 
     @classmethod
     def load(cls, path: Path) -> LinearHashedModel:
-        if not path.is_file():
-            raise ModelMissing(path, "is missing")
+        header, z = load_arrays(path, FORMAT, _ARRAYS, ModelMissing)
         try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(str(z["header"]))
-                if header.get("format") != FORMAT:
-                    raise ModelMissing(path, f"has unknown format {header.get('format')!r}")
-                return cls(
-                    config=HashingConfig.from_dict(header["hashing"]),
-                    labels=tuple(header["labels"]),
-                    weights=np.asarray(z["weights"], dtype=np.int8),
-                    scale=np.asarray(z["scale"], dtype=np.float32),
-                    idf2=np.asarray(z["idf2"], dtype=np.float16),
-                    bias=np.asarray(z["bias"], dtype=np.float32),
-                    meta=dict(header.get("meta", {})),
-                )
-        except (OSError, ValueError, KeyError) as exc:
+            return cls(
+                config=HashingConfig.from_dict(header["hashing"]),
+                labels=tuple(header["labels"]),
+                **_typed(z),
+                meta=dict(header.get("meta", {})),
+            )
+        except (ValueError, KeyError) as exc:
             raise ModelMissing(path, f"could not be read ({exc})") from exc
 
     def predict_proba(
