@@ -170,3 +170,15 @@ def test_status_reports_counts(root: Path, runner: CliRunner, tmp_path: Path) ->
     assert doc["posts"] == 4 and doc["authors"] == 4
     assert doc["brands"] == []
     assert doc["runs"][0]["status"] == "completed"
+
+
+def test_topics_build_list_and_filter(root: Path, runner: CliRunner) -> None:
+    out = run(runner, root, "topics")
+    assert "No topics yet" in out
+    run(runner, root, "simulate", "--posts", "600", "--seed", "3")
+    doc = orjson.loads(run(runner, root, "topics", "--build", "--k", "5", "--json"))
+    assert len(doc) == 5
+    assert sum(t["size"] for t in doc) == 600
+    assert all(" / " in t["label"] for t in doc)
+    first = doc[0]
+    assert int(run(runner, root, "search", "--count", f"topic:{first['id']}")) == first["size"]
