@@ -44,7 +44,7 @@ def _labels(step: IntentEnricher, text: str) -> tuple[list[str], str]:
 
 def test_contract(step: IntentEnricher) -> None:
     assert isinstance(step, Enricher)
-    assert step.name == "intent" and step.version == "1"
+    assert step.name == "intent" and step.version == "2"
     assert step.requires == ("lang", "sentiment")
     assert step.produces == ("intent", "moment")
     texts = ["I love it", "", "meh", "🙂🙂", "x" * 5000, "Where can I buy this?"]
@@ -164,3 +164,20 @@ def test_complaint_f1_floor_on_airline_holdout(step: IntentEnricher) -> None:
     f1 = 2 * precision * recall / (precision + recall)
     assert len(test) > 1500
     assert f1 >= 0.87, (precision, recall, f1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We are so sorry to hear this. Could you DM us the store so we can make it right?",
+        "@ana Sentimos mucho lo ocurrido. ¿Nos escribes por DM con la tienda y la hora?",
+        "@jo Désolés pour ce retard ! Envoyez-nous un DM avec votre numéro de commande.",
+        "@max Es tut uns leid! Schreib uns bitte eine DM mit deiner Bestellnummer.",
+        "@aino Pahoittelemme! Laita meille yksityisviesti, niin selvitetään.",
+    ],
+)
+def test_customer_care_replies_are_not_complaints_or_support_requests(text: str) -> None:
+    step = IntentEnricher()
+    intents = step.enrich([_item(1, text)])[0].values["intent"]
+    assert "complaint" not in intents
+    assert "support_request" not in intents

@@ -42,7 +42,12 @@ from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import Item, Result
 from socialloop.learn.features import HashingConfig, hash_batch
-from socialloop.learn.intent_rules import FAMILIES, compile_rules, rule_features
+from socialloop.learn.intent_rules import (
+    FAMILIES,
+    compile_agent_reply,
+    compile_rules,
+    rule_features,
+)
 
 INTENTS: tuple[str, ...] = (
     "question",
@@ -238,7 +243,7 @@ class IntentEnricher:
     """LEARN step "intent": multi-label intent with probabilities, and the micro-moment."""
 
     name = "intent"
-    version = "1"
+    version = "2"  # 2: customer-care replies are no complaint / support request
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 
@@ -246,6 +251,7 @@ class IntentEnricher:
         self.model_path = model_path or MODEL_PATH
         self._model: HeadsModel | None = None
         self._rules: dict[str, re.Pattern[str]] | None = None
+        self._agent_reply: re.Pattern[str] | None = None
         self._sentiment: Any = None
 
     @property
@@ -260,6 +266,12 @@ class IntentEnricher:
         if self._rules is None:
             self._rules = compile_rules()
         return self._rules
+
+    @property
+    def agent_reply(self) -> re.Pattern[str]:
+        if self._agent_reply is None:
+            self._agent_reply = compile_agent_reply()
+        return self._agent_reply
 
     def _sentiment_probs(self, texts: Sequence[str]) -> FloatArray:
         if self._sentiment is None:
@@ -287,6 +299,11 @@ class IntentEnricher:
             1.3 * _clip_count(rules[:, col["complaint"]], 3) + 2.0 * (p_neg - p_pos) - 2.0
         )
         complaint = np.maximum(heads["complaint"], floor)
+        # a customer-care reply ("sorry to hear, DM us") is about a problem, not one
+        agent = np.array(
+            [1.0 if t and self.agent_reply.search(t.replace("’", "'")) else 0.0 for t in texts]
+        )
+        complaint = complaint * (1.0 - 0.85 * agent)
         question = heads["question"]
         praise = _sigmoid(
             4.0 * (p_pos - 0.5)
@@ -301,6 +318,7 @@ class IntentEnricher:
             1.5 * _clip_count(rules[:, col["support"]], 2)
             + 2.5 * np.maximum(question, complaint)
             - 3.4
+            - 4.0 * agent
         )
         probs = {
             "question": question,

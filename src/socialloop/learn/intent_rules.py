@@ -166,6 +166,25 @@ _BUY = (
     r"combien|kaufen|preis|kostet|ostaa|hinta|maksaa|comprare|prezzo"
 )
 
+# Customer-care replies (what a brand account writes back): they talk about a problem but are
+# no complaint or support request of their own. Kept out of FAMILIES, which the trained
+# stackers read; the intent step uses it to damp complaint and support request.
+_AGENT_REPLY = (
+    r"(?:please )?(?:dm|message) us|send us a (?:dm|message|pm)|(?:we're|we are|so) sorry "
+    r"(?:to hear|about|for)|sorry to hear|we apologi[sz]e|we'd (?:love|like) to help|"
+    r"we're looking into|reach out to us|contact our (?:team|support)|"
+    r"(?:lo )?sentimos (?:mucho|lo)|lamentamos|escr[íi]benos|env[íi]anos un (?:dm|md|mensaje)|"
+    r"d[ée]sol[ée]e?s? (?:pour|de)|nous sommes d[ée]sol[ée]s|[ée]crivez-nous|"
+    r"envoyez-nous un (?:dm|mp|message)|es tut uns (?:sehr )?leid|schreib(?:en sie)? uns|"
+    r"pahoittelemme|olemme pahoillamme|laita meille"
+)
+
+
+def compile_agent_reply() -> re.Pattern[str]:
+    """The customer-care reply cues (see ``_AGENT_REPLY``)."""
+    return _compile(_AGENT_REPLY)
+
+
 FAMILIES: tuple[str, ...] = (
     "complaint",
     "qmark",
