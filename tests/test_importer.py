@@ -150,6 +150,7 @@ def test_sigkill_mid_import_then_rerun_has_no_duplicates(tmp_path: Path) -> None
         "socialloop.cli.main",
         "import",
         str(data),
+        "--no-enrich",
         "--workspace",
         str(root),
     ]
