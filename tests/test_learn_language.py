@@ -13,10 +13,9 @@ from socialloop.learn.language import (
     LanguageEnricher,
     clean_text,
     detect,
-    evaluate_language,
-    language_eval_sets,
     normalise_declared,
 )
+from socialloop.learn.language_eval import evaluate_language, language_eval_sets
 from socialloop.models import Post
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -12,7 +12,8 @@ import resource
 import time
 from pathlib import Path
 
-from socialloop.learn.language import LanguageEnricher, evaluate_language, language_eval_sets
+from socialloop.learn.language import LanguageEnricher
+from socialloop.learn.language_eval import evaluate_language, language_eval_sets
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

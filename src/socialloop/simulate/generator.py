@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from heapq import heappop, heappush
 from itertools import accumulate
-from statistics import NormalDist
 from typing import Any
 
 from socialloop.models import Post
@@ -47,9 +46,16 @@ from socialloop.simulate.rules import (
     REPLY_MIX,
     UNHAPPY,
     cumulative,
+    ground_truth,
 )
 from socialloop.simulate.text import TYPO_RATE, Composer, LangKit, TextKit, Tpl, pick
-from socialloop.simulate.timeline import CAMPAIGN, Timeline, answer_time
+from socialloop.simulate.timeline import (
+    CAMPAIGN,
+    QUANTILES,
+    Timeline,
+    answer_time,
+    lognormal_table,
+)
 
 #: Event: (due, seq, kind, parent post, parent's author, depth, parent's category,
 #: brands of the thread, community, who answers (None: a community member), crisis index).
@@ -93,9 +99,9 @@ class Simulation:
             [net for net in spec.networks if net in self.net_comm_cum] for spec in market.brands
         ]
         # delays are drawn from quantile tables (log-normal), much cheaper than gauss() + exp()
-        self.reply_delay = _lognormal_table(2.3, 1.25, scale=60.0, offset=30.0, cap=108000.0)
-        self.child_delay = _lognormal_table(2.0, 1.2, scale=60.0, offset=30.0, cap=86400.0)
-        self.answer_spread = _lognormal_table(0.0, 0.9)
+        self.reply_delay = lognormal_table(2.3, 1.25, scale=60.0, offset=30.0, cap=108000.0)
+        self.child_delay = lognormal_table(2.0, 1.2, scale=60.0, offset=30.0, cap=86400.0)
+        self.answer_spread = lognormal_table(0.0, 0.9)
         self.heap: list[Event] = []
         self.recent: deque[Recent] = deque(maxlen=4000)
         self.seq = 0
@@ -191,19 +197,9 @@ class Simulation:
     ) -> dict[str, Any] | None:
         if not self.labels:
             return None
-        intent, sentiment = CAT_INFO[cat]
-        names = self.brand_names
-        return {
-            "simulated": {
-                "kind": kind,
-                "intent": intent,
-                "sentiment": sentiment,
-                "brands": [names[b] for b in brands],
-                "community": comm.spec.name,
-                "campaign": self.market.campaigns[campaign].hashtag if campaign >= 0 else None,
-                "crisis": crisis >= 0,
-            }
-        }
+        tag = self.market.campaigns[campaign].hashtag if campaign >= 0 else None
+        names = [self.brand_names[b] for b in brands]
+        return ground_truth(kind, cat, names, comm.spec.name, tag, crisis >= 0)
 
     # -- roots -----------------------------------------------------------------------------
 
@@ -600,17 +596,3 @@ class Simulation:
                 yield self._event(heappop(heap), t)
             else:
                 yield self._root(t, h)
-
-
-QUANTILES = 4096
-
-
-def _lognormal_table(
-    mu: float, sigma: float, *, scale: float = 1.0, offset: float = 0.0, cap: float = math.inf
-) -> list[float]:
-    """``QUANTILES`` evenly spaced quantiles of ``offset + scale * exp(mu + sigma * Z)``."""
-    normal = NormalDist()
-    return [
-        min(offset + scale * math.exp(mu + sigma * normal.inv_cdf((i + 0.5) / QUANTILES)), cap)
-        for i in range(QUANTILES)
-    ]

@@ -8,6 +8,7 @@ Tuning the simulation means editing these numbers; the generator only reads them
 from __future__ import annotations
 
 from itertools import accumulate
+from typing import Any
 
 REPLY, BRAND, FOLLOW = 0, 1, 2
 
@@ -160,3 +161,28 @@ MENTIONING = frozenset(("twitter", "mastodon"))
 def cumulative(items: tuple[tuple[str, float], ...]) -> tuple[list[float], list[str]]:
     """Cumulative weights and names of a weighted table, for ``bisect``."""
     return list(accumulate(w for _, w in items)), [c for c, _ in items]
+
+
+def ground_truth(
+    kind: str,
+    cat: str,
+    brands: list[str],
+    community: str,
+    campaign: str | None,
+    crisis: bool,
+) -> dict[str, Any]:
+    """What the simulator meant a post to be (``post.raw["simulated"]``): its kind, intent and
+    sentiment (from its template category, :data:`CAT_INFO`), brands, community, campaign
+    hashtag and whether it belongs to a crisis."""
+    intent, sentiment = CAT_INFO[cat]
+    return {
+        "simulated": {
+            "kind": kind,
+            "intent": intent,
+            "sentiment": sentiment,
+            "brands": brands,
+            "community": community,
+            "campaign": campaign,
+            "crisis": crisis,
+        }
+    }

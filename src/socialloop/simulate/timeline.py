@@ -17,6 +17,7 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from statistics import NormalDist
 
 from socialloop.simulate.market import Market
 
@@ -125,3 +126,19 @@ def answer_time(
                 nxt += 86400.0
         due = nxt + rng.expovariate(1.0 / 2400.0)
     return due
+
+
+#: Resolution of the delay tables: delays are drawn as one of this many quantiles.
+QUANTILES = 4096
+
+
+def lognormal_table(
+    mu: float, sigma: float, *, scale: float = 1.0, offset: float = 0.0, cap: float = math.inf
+) -> list[float]:
+    """``QUANTILES`` evenly spaced quantiles of ``offset + scale * exp(mu + sigma * Z)``: a
+    delay distribution drawn from with one random index (reply and answer delays)."""
+    normal = NormalDist()
+    return [
+        min(offset + scale * math.exp(mu + sigma * normal.inv_cdf((i + 0.5) / QUANTILES)), cap)
+        for i in range(QUANTILES)
+    ]
