@@ -16,8 +16,8 @@ from socialloop.learn.emotion import (
     TWEETEVAL_LABELS,
     EmotionEnricher,
     ModelMissing,
-    evaluate_emotion,
 )
+from socialloop.learn.evaluate import evaluate, read_tweeteval
 from socialloop.models import Post
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -140,18 +140,12 @@ def test_predict_among_is_closed_set(step: EmotionEnricher) -> None:
 @pytest.mark.skipif(
     not TWEETEVAL_EMOTION.is_dir(), reason=f"shared data not found at {TWEETEVAL_EMOTION}"
 )
-def test_tweeteval_emotion_validation_floor(step: EmotionEnricher) -> None:
-    names = dict(
-        line.split("\t")
-        for line in (TWEETEVAL_EMOTION / "mapping.txt").read_text("utf-8").splitlines()
-    )
-    texts = (TWEETEVAL_EMOTION / "val_text.txt").read_text("utf-8").rstrip("\n").split("\n")
-    ids = (TWEETEVAL_EMOTION / "val_labels.txt").read_text("utf-8").split()
-    gold = [names[i] for i in ids]
-    assert len(texts) == len(gold) == 374
-    metrics = evaluate_emotion(texts, gold, TWEETEVAL_LABELS, step)
-    assert metrics["macro_f1"] >= TWEETEVAL_FLOOR, metrics
+def test_tweeteval_emotion_validation_floor() -> None:
+    # the same code path as `socialloop eval emotion`: restricted to TweetEval's four labels
+    metrics = evaluate("emotion", read_tweeteval(TWEETEVAL_EMOTION))
     assert metrics["n"] == 374
+    assert set(metrics["per_class"]) == set(TWEETEVAL_LABELS)
+    assert metrics["macro_f1"] >= TWEETEVAL_FLOOR, metrics
 
 
 def test_artefact_size() -> None:

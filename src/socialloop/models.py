@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 InteractionKind = Literal["reply", "mention", "reshare", "quote"]
@@ -30,10 +30,6 @@ def content_id(*parts: str) -> str:
     """A stable id for records that carry none (generic CSV rows): a hash of their content."""
     digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=10).hexdigest()
     return f"h{digest}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

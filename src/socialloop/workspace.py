@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from socialloop.config import CONFIG_FILE, Settings, load_settings, write_default_config
 from socialloop.errors import WorkspaceExists, WorkspaceNotFound
@@ -122,6 +123,12 @@ class Workspace:
     def parse_query(self, text: str) -> Query:
         return parse(text, self.fields)
 
+    def _filters(self, query: str | None, brand: str | None) -> tuple[Any, int | None]:
+        """The compiled query (None: every post) and the brand's id (None: any brand)."""
+        where = self.parse_query(query).to_sql() if query else None
+        brand_id = self.store.get_brand(brand).id if brand else None
+        return where, brand_id
+
     def search(
         self,
         query: str | None,
@@ -131,8 +138,7 @@ class Workspace:
         until: datetime | None = None,
         limit: int | None = 50,
     ) -> list[Post]:
-        where = self.parse_query(query).to_sql() if query else None
-        brand_id = self.store.get_brand(brand).id if brand else None
+        where, brand_id = self._filters(query, brand)
         return self.store.search(where, brand_id=brand_id, since=since, until=until, limit=limit)
 
     def count(
@@ -143,8 +149,7 @@ class Workspace:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> int:
-        where = self.parse_query(query).to_sql() if query else None
-        brand_id = self.store.get_brand(brand).id if brand else None
+        where, brand_id = self._filters(query, brand)
         return self.store.count(where, brand_id=brand_id, since=since, until=until)
 
     def iter_posts(
@@ -155,8 +160,7 @@ class Workspace:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> Iterator[Post]:
-        where = self.parse_query(query).to_sql() if query else None
-        brand_id = self.store.get_brand(brand).id if brand else None
+        where, brand_id = self._filters(query, brand)
         return self.store.iter_posts(where, brand_id=brand_id, since=since, until=until)
 
     # -- brands ------------------------------------------------------------------------------

@@ -21,10 +21,8 @@ given label set (e.g. TweetEval's anger / joy / optimism / sadness) for closed-s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +30,6 @@ import numpy.typing as npt
 from socialloop.errors import SocialloopError
 from socialloop.learn.base import Item, Result
 from socialloop.learn.features import hash_batch
-from socialloop.learn.metrics import classification_metrics
 from socialloop.learn.sentiment import LinearHashedModel
 from socialloop.learn.sentiment import ModelMissing as _LoadError
 
@@ -208,24 +205,3 @@ class EmotionEnricher:
 def _lang(item: Item) -> str | None:
     lang = item.prior.get("lang") or item.post.lang
     return lang if isinstance(lang, str) else None
-
-
-def evaluate_emotion(
-    texts: Sequence[str],
-    gold_labels: Sequence[str],
-    labels: Sequence[str] = TWEETEVAL_LABELS,
-    enricher: EmotionEnricher | None = None,
-) -> dict[str, Any]:
-    """Accuracy, macro F1 and per-class figures of :meth:`EmotionEnricher.predict_among` over the
-    closed label set ``labels`` (default TweetEval emotion's four), plus ``posts_per_s``."""
-    if len(texts) != len(gold_labels):
-        raise ValueError("texts and gold_labels differ in length")
-    step = enricher or EmotionEnricher()
-    step.model  # noqa: B018 - load before timing
-    start = time.perf_counter()
-    predicted = step.predict_among(texts, labels)
-    elapsed = time.perf_counter() - start
-    metrics = classification_metrics(gold_labels, predicted, labels)
-    metrics["posts_per_s"] = len(texts) / elapsed if elapsed > 0 else float("inf")
-    metrics["n"] = len(texts)
-    return metrics

@@ -50,7 +50,6 @@ class FastLangid:
         langid = _py3langid()
         ident = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
         ident.set_languages(sorted(languages))
-        self._ident = ident
         first: dict[str, int] = {}
         for i, c in enumerate(ident.nb_classes):
             first.setdefault(c, i)
@@ -155,10 +154,6 @@ class FastLangid:
         order = np.argsort(-row, kind="stable")
         labels = self.labels
         return [(labels[j], p) for j, p in zip(order.tolist(), row[order].tolist(), strict=True)]
-
-    def probabilities(self, text: str) -> list[tuple[str, float]]:
-        """(language, probability) best first, with the social-media prior applied."""
-        return self.ranked(self.matrix([text])[0])
 
 
 def apply_prior(probs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:

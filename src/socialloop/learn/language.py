@@ -113,12 +113,8 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text.translate(_KEEP_TABLE)).strip(" '’")
 
 
-def letter_count(text: str) -> int:
-    return sum(1 for ch in text if ch.isalpha())
-
-
 def _has_letters(text: str, n: int = MIN_LETTERS) -> bool:
-    """``letter_count(text) >= n``, stopping at the n-th letter."""
+    """Whether ``text`` has at least ``n`` letters (stops at the n-th)."""
     if n <= 0:
         return True
     for ch in text:
@@ -315,22 +311,6 @@ class LanguageEnricher:
         candidates = frozenset(picked) | self._lingua_only
         return candidates if len(candidates) > 1 else None
 
-    def _first_pass(
-        self, cleaned: str, declared: str | None = None
-    ) -> tuple[list[tuple[str, float]], frozenset[str] | None]:
-        """Probabilities so far and the candidates lingua must still weigh (None: decided).
-
-        A declared language that disagrees with the fast guess sends the post to lingua with
-        the declared language among the candidates, so that the two can be weighed."""
-        special = self._special(cleaned)
-        if special is not None:
-            return special
-        probs = self._fast_model().probabilities(cleaned)
-        sure = probs[0][1] >= self.threshold and declared in (None, probs[0][0])
-        if self.mode == "fast" and sure:
-            return probs, None
-        return probs, self._candidates((c for c, _ in probs[: self.top_k]), declared)
-
     # -- batches (the Enricher contract)
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]:
@@ -346,9 +326,11 @@ class LanguageEnricher:
     ) -> list[tuple[str, float]]:
         """:meth:`detect` over many texts; lingua runs in parallel on groups of posts.
 
-        py3langid scores the whole batch at once (:meth:`FastLangid.matrix`); the decision
-        rules are those of :meth:`_first_pass` and :func:`combine_declared`, applied to the
-        probability matrix with numpy, so no per-post loop runs over the languages."""
+        py3langid scores the whole batch at once (:meth:`FastLangid.matrix`). A post is
+        decided there when the best probability reaches the threshold and agrees with the
+        declared language (fast mode); otherwise its top candidates (plus the declared
+        language) go to lingua, and :func:`combine_declared` weighs the declared language.
+        The rules run on the probability matrix with numpy, no per-post loop over languages."""
         decl = list(declared) if declared is not None else [None] * len(texts)
         if len(decl) != len(texts):
             raise ValueError("texts and declared must have the same length")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +42,6 @@ def evaluate_language(
         "und_rate": sum(1 for p in pred if p == UND) / n if n else 0.0,
         "top_confusions": top_conf,
     }
-
-
-def per_language_accuracy(report: Mapping[str, Any]) -> dict[str, float]:
-    """Recall per gold language (= accuracy on the posts of that language)."""
-    return {k: float(v["recall"]) for k, v in report["per_class"].items()}
 
 
 UMSAB_LANGUAGES = {

@@ -20,7 +20,6 @@ connective, as is after others; with no usable clause the post's overall sentime
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,6 @@ from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import Item, Result
 from socialloop.learn.features import HashingConfig, hash_batch
-from socialloop.learn.metrics import classification_metrics
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentiment.npz"
@@ -293,22 +291,3 @@ def _lang(item: Item) -> str | None:
 def _values(labels: Sequence[str], row: FloatArray) -> dict[str, Any]:
     scores = {label: round(float(p), 4) for label, p in zip(labels, row, strict=True)}
     return {"sentiment": labels[int(row.argmax())], "sentiment_scores": scores}
-
-
-def evaluate_sentiment(
-    texts: Sequence[str],
-    gold_labels: Sequence[str],
-    enricher: SentimentEnricher | None = None,
-) -> dict[str, Any]:
-    """Accuracy, macro recall, macro F1 and per-class figures of the model on labelled texts."""
-    if len(texts) != len(gold_labels):
-        raise ValueError("texts and gold_labels differ in length")
-    step = enricher or SentimentEnricher()
-    step.model  # noqa: B018 - load before timing
-    start = time.perf_counter()
-    predicted = step.predict(texts)
-    elapsed = time.perf_counter() - start
-    metrics = classification_metrics(gold_labels, predicted, LABELS)
-    metrics["posts_per_s"] = len(texts) / elapsed if elapsed > 0 else float("inf")
-    metrics["n"] = len(texts)
-    return metrics

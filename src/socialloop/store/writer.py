@@ -167,12 +167,6 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[i : i + size]
 
 
-def terms_of(post: Post) -> list[tuple[str, str]]:
-    """The exact-match facets stored in ``post_terms`` for a post (what the query language's
-    ``#``, ``@``, ``site:`` and ``url:`` filters look up)."""
-    return post_facets(post)
-
-
 _AUTHOR_KEYS = (
     "id",
     "network",

@@ -88,49 +88,30 @@ def post_from_dict(d: Mapping[str, Any]) -> Post:
     wrongly typed field. ``raw`` is the record's own ``raw`` object when it has one (the
     platform payload an export kept), else None: the record is the post itself."""
     try:
-        (
-            network,
-            native,
-            text,
-            created,
-            author,
-            url,
-            lang,
-            parent_id,
-            root_id,
-            reshare_of,
-            quote_of,
-            reply_to,
-            mentions,
-            hashtags,
-            links,
-            likes,
-            reshares,
-            replies,
-            views,
-        ) = _POST_FIELDS(d)
+        fields = _POST_FIELDS(d)  # every key present: one C-level lookup
     except KeyError:
-        (
-            network,
-            native,
-            text,
-            created,
-            author,
-            url,
-            lang,
-            parent_id,
-            root_id,
-            reshare_of,
-            quote_of,
-            reply_to,
-            mentions,
-            hashtags,
-            links,
-            likes,
-            reshares,
-            replies,
-            views,
-        ) = map(d.get, _POST_KEYS)
+        fields = tuple(map(d.get, _POST_KEYS))  # optional keys missing
+    (
+        network,
+        native,
+        text,
+        created,
+        author,
+        url,
+        lang,
+        parent_id,
+        root_id,
+        reshare_of,
+        quote_of,
+        reply_to,
+        mentions,
+        hashtags,
+        links,
+        likes,
+        reshares,
+        replies,
+        views,
+    ) = fields
     if type(network) is not str or not network:
         raise _fail("network", network, "a string")
     if type(native) is not str or not native:
