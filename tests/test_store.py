@@ -210,3 +210,21 @@ def test_upgrade_backfills_declared_language_facets(tmp_path: Path) -> None:
         rows = conn.execute(select(post_terms.c.kind, post_terms.c.value)).all()
     assert rows == [("lang", "es")]
     store.close()
+
+
+def test_brand_accounts_round_trip_and_ownership(tmp_path: Path) -> None:
+    from socialloop.errors import InvalidValue
+    from socialloop.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    brand, _ = ws.add_brand("Acme", "acme", accounts=["@AcmeHelp", "mastodon:acme@social.example"])
+    assert brand.accounts == ["acmehelp", "mastodon:acme@social.example"]
+    stored = ws.store.get_brand("acme")
+    assert stored.owns("twitter:acmehelp") and stored.owns("bluesky:AcmeHelp")
+    assert stored.owns("mastodon:acme@social.example")
+    assert not stored.owns("twitter:acme@social.example") and not stored.owns(None)
+    edited, _ = ws.edit_brand("Acme", accounts=["twitter:acme"])
+    assert edited.accounts == ["twitter:acme"] and not edited.owns("reddit:acme")
+    with pytest.raises(InvalidValue, match="NETWORK:HANDLE"):
+        ws.add_brand("Bad", "bad", accounts=[":"])
+    ws.close()

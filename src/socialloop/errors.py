@@ -39,6 +39,10 @@ class AlreadyExists(SocialloopError):
     """A named object already exists."""
 
 
+class InvalidValue(SocialloopError):
+    """A value given by the user (an option, a setting) is not valid; the message says why."""
+
+
 class QueryError(SocialloopError):
     """A boolean query could not be parsed or uses an unknown field.
 

@@ -154,6 +154,8 @@ class Brand:
     competitor: bool = False
     values: str | None = None
     assumptions: list[str] = field(default_factory=list)
+    # the brand's own accounts: "network:handle" (one network) or "handle" (any network)
+    accounts: list[str] = field(default_factory=list)
     id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -166,7 +168,26 @@ class Brand:
             "competitor": self.competitor,
             "values": self.values,
             "assumptions": list(self.assumptions),
+            "accounts": list(self.accounts),
         }
+
+    def owns(self, author: str | None) -> bool:
+        """Whether author id ``network:handle`` is one of the brand's own accounts."""
+        if not author:
+            return False
+        author = author.lower()
+        handle = author.split(":", 1)[-1]
+        return any(a == author or (":" not in a and a == handle) for a in self.accounts)
+
+
+def normalise_account(spec: str) -> str:
+    """An account as stored on a brand: ``network:handle`` or ``handle``, lower-case, no ``@``."""
+    spec = spec.strip()
+    network, sep, handle = spec.rpartition(":")
+    handle = handle.strip().lstrip("@").lower()
+    if not handle or (sep and not network.strip()):
+        raise ValueError(f"not an account: {spec!r} (expected HANDLE or NETWORK:HANDLE)")
+    return f"{network.strip().lower()}:{handle}" if sep else handle
 
 
 @dataclass(slots=True, frozen=True)

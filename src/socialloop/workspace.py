@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from socialloop.config import CONFIG_FILE, Settings, load_settings, write_default_config
-from socialloop.errors import WorkspaceExists, WorkspaceNotFound
-from socialloop.models import Brand, Post
+from socialloop.errors import InvalidValue, WorkspaceExists, WorkspaceNotFound
+from socialloop.models import Brand, Post, normalise_account
 from socialloop.query import BUILTIN_FIELDS, FieldRegistry, Query, parse
 from socialloop.query.matcher import Needles, Predicate, needles
 from socialloop.query.sql import register_sqlite_functions
@@ -70,6 +70,13 @@ class _Prefilter:
             words = sorted(union.text, key=lambda w: (-len(w), w))
             text_search = re.compile("|".join(re.escape(w) for w in words)).search
         return cls(matchers, always, filtered, text_search, union.hashtags, union.mentions)
+
+
+def _accounts(specs: Sequence[str]) -> list[str]:
+    try:
+        return list(dict.fromkeys(normalise_account(s) for s in specs))
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def find_root(start: Path) -> Path | None:
@@ -224,6 +231,7 @@ class Workspace:
         competitor: bool = False,
         values: str | None = None,
         assumptions: Sequence[str] = (),
+        accounts: Sequence[str] = (),
     ) -> tuple[Brand, int]:
         """Create a brand and match it against every stored post; returns (brand, matches)."""
         compiled = self.parse_query(query)  # validate before writing anything
@@ -234,6 +242,7 @@ class Workspace:
                 competitor=competitor,
                 values=values,
                 assumptions=list(assumptions),
+                accounts=_accounts(accounts),
             )
         )
         self._matchers = None
@@ -249,6 +258,7 @@ class Workspace:
         competitor: bool | None = None,
         values: str | None = None,
         assumptions: Sequence[str] | None = None,
+        accounts: Sequence[str] | None = None,
     ) -> tuple[Brand, int | None]:
         """Change a brand; when its query changes, rematch all stored posts."""
         compiled = self.parse_query(query) if query is not None else None
@@ -259,6 +269,7 @@ class Workspace:
             competitor=competitor,
             values=values,
             assumptions=list(assumptions) if assumptions is not None else None,
+            accounts=_accounts(accounts) if accounts is not None else None,
         )
         self._matchers = None
         matched = None

@@ -30,6 +30,12 @@ def brand_group() -> None:
     multiple=True,
     help="What the team assumes customers care about (repeatable).",
 )
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="The brand's own account: HANDLE (any network) or NETWORK:HANDLE (repeatable).",
+)
 @workspace_option
 def brand_add(
     name: str,
@@ -37,12 +43,18 @@ def brand_add(
     competitor: bool,
     values: str | None,
     assumptions: tuple[str, ...],
+    accounts: tuple[str, ...],
     workspace: Path | None,
 ) -> None:
     """Add brand NAME and match its query against every stored post."""
     with open_workspace(workspace) as ws:
         brand, matched = ws.add_brand(
-            name, query, competitor=competitor, values=values, assumptions=assumptions
+            name,
+            query,
+            competitor=competitor,
+            values=values,
+            assumptions=assumptions,
+            accounts=accounts,
         )
         kind = "competitor" if brand.competitor else "brand"
         click.echo(f"Added {kind} {brand.name!r}: {matched:,} stored posts match.")
@@ -99,6 +111,8 @@ def brand_show(name: str, as_json: bool, workspace: Path | None) -> None:
             console.print(Text(f"values: {brand.values}"))
         for a in brand.assumptions:
             console.print(Text(f"assumes: {a}"))
+        if brand.accounts:
+            console.print(Text(f"accounts: {', '.join(brand.accounts)}"))
         latest = ws.search(None, brand=brand.name, limit=5)
         if latest:
             print_posts(console, latest, title="Latest posts")
@@ -113,6 +127,9 @@ def brand_show(name: str, as_json: bool, workspace: Path | None) -> None:
 @click.option(
     "--assume", "assumptions", multiple=True, help="Replace the assumptions (repeatable)."
 )
+@click.option(
+    "--account", "accounts", multiple=True, help="Replace the brand's own accounts (repeatable)."
+)
 @workspace_option
 def brand_edit(
     name: str,
@@ -121,6 +138,7 @@ def brand_edit(
     competitor: bool | None,
     values: str | None,
     assumptions: tuple[str, ...],
+    accounts: tuple[str, ...],
     workspace: Path | None,
 ) -> None:
     """Change brand NAME; a new query is matched again against every stored post."""
@@ -132,6 +150,7 @@ def brand_edit(
             competitor=competitor,
             values=values,
             assumptions=assumptions or None,
+            accounts=accounts or None,
         )
         msg = f"Updated {brand.name!r}."
         if matched is not None:

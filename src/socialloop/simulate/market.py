@@ -59,6 +59,7 @@ class BrandSpec:
             competitor=self.competitor,
             values=self.values,
             assumptions=list(self.assumptions),
+            accounts=[self.handle.lower()],
         )
 
     def account_id(self, network: str) -> str:

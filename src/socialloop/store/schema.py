@@ -132,6 +132,7 @@ brands = Table(
     Column("competitor", Boolean, nullable=False, default=False),
     Column("brand_values", Text),
     Column("assumptions", JSON, nullable=False),
+    Column("accounts", JSON, nullable=False, default=list),  # migration 0006
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

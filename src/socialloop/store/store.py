@@ -332,6 +332,7 @@ class Store:
             competitor=bool(row.competitor),
             values=row.brand_values,
             assumptions=list(row.assumptions or []),
+            accounts=list(row.accounts or []),
             created_at=_utc(row.created_at),
             updated_at=_utc(row.updated_at),
         )
@@ -365,6 +366,7 @@ class Store:
                         competitor=brand.competitor,
                         brand_values=brand.values,
                         assumptions=list(brand.assumptions),
+                        accounts=list(brand.accounts),
                         created_at=now,
                         updated_at=now,
                     )

@@ -21,8 +21,11 @@ PK = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:
-    pass
+    # the brand's own accounts (threads: did the brand answer? inbox: mentions of its account)
+    with op.batch_alter_table("brands") as batch:
+        batch.add_column(sa.Column("accounts", sa.JSON, nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("brands") as batch:
+        batch.drop_column("accounts")
