@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision: str = "0006_influence"
 down_revision: str | None = "0005_topics"
