@@ -47,3 +47,18 @@ def test_workspace_open_and_init_errors(tmp_path: Path) -> None:
         Workspace.init(tmp_path / "w")
     with Workspace.open(tmp_path / "w") as ws:
         assert ws.store.stats()["posts"] == 0
+
+
+def test_sections_are_read_for_later_capabilities(tmp_path: Path) -> None:
+    from socialloop.config import CONFIG_FILE, load_settings, write_default_config
+    from socialloop.errors import ConfigError
+
+    write_default_config(tmp_path, name="t")
+    with (tmp_path / CONFIG_FILE).open("a", encoding="utf-8") as fh:
+        fh.write('\n[publish.mastodon]\ninstance = "https://social.example"\n[bad]\nx = 1\n')
+    s = load_settings(tmp_path, environ={"SOCIALLOOP_MASTODON_TOKEN": "t0k"})
+    assert s.section("publish.mastodon") == {"instance": "https://social.example"}
+    assert s.section("publish.bluesky") == {} and s.section("inbox") == {}
+    assert s.environ["SOCIALLOOP_MASTODON_TOKEN"] == "t0k"
+    with pytest.raises(ConfigError, match=r"\[bad.x\] must be a table"):
+        s.section("bad.x")

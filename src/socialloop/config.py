@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,23 @@ class Settings:
     languages: tuple[str, ...] = ()
     enrich_mode: str = "fast"
     workers: int = 1
+    # the whole parsed socialloop.toml: later capabilities (inbox, publishing, alerts, ...)
+    # read and validate their own sections through section()
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    # the environment the settings were read with (credentials are looked up here)
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+    def section(self, dotted: str) -> dict[str, Any]:
+        """The table at ``dotted`` (e.g. ``"inbox"``, ``"publish.mastodon"``); {} when absent.
+
+        A key that exists but is not a table is a :class:`ConfigError`.
+        """
+        node: Any = self.raw
+        for part in dotted.split("."):
+            node = node.get(part, {}) if isinstance(node, Mapping) else None
+            if not isinstance(node, Mapping):
+                raise ConfigError(f"{CONFIG_FILE}: [{dotted}] must be a table")
+        return dict(node)
 
     @property
     def rejects_path(self) -> Path:
@@ -120,6 +137,8 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
         languages=tuple(x.lower() for x in languages),
         enrich_mode=mode,
         workers=max(1, workers),
+        raw=data,
+        environ=dict(env),
     )
 
 
