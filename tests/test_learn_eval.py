@@ -109,11 +109,11 @@ def test_binary_task_reports_the_positive_f1(tmp_path: Path) -> None:
     assert doc["f1"] == doc["per_class"]["1"]["f1"]
 
 
-def test_accurate_sentiment_says_what_is_available(tmp_path: Path) -> None:
+def test_accurate_intent_says_what_is_available(tmp_path: Path) -> None:
     from socialloop.learn.evaluate import predict
 
     with pytest.raises(TaskNotAvailable, match="--mode fast"):
-        predict("sentiment", ["x"], "accurate")
+        predict("complaint", ["x"], "accurate")
 
 
 def test_emotion_eval_restricts_to_the_gold_label_set(tmp_path: Path) -> None:

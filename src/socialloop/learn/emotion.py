@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from socialloop.errors import SocialloopError
+from socialloop.learn.accurate import TransformerHeads, blend
 from socialloop.learn.base import Item, Result
 from socialloop.learn.features import hash_batch
 from socialloop.learn.sentiment import LinearHashedModel
@@ -108,8 +109,13 @@ class EmotionEnricher:
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("emotion", "emotions")
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(
+        self, model_path: Path | None = None, heads: TransformerHeads | None = None
+    ) -> None:
         self.model_path = model_path or MODEL_PATH
+        self.heads = heads  # accurate mode: the transformer blended in
+        if heads is not None:
+            self.version = f"{type(self).version}+accurate"
         self._model: LinearHashedModel | None = None
         self._thresholds: FloatArray | None = None
 
@@ -141,7 +147,11 @@ class EmotionEnricher:
         self, texts: Sequence[str], langs: Sequence[str | None] | None = None
     ) -> FloatArray:
         """Independent per-emotion probabilities, shape (len(texts), len(self.labels))."""
-        return _sigmoid(logits(self.model, texts, langs))
+        fast = _sigmoid(logits(self.model, texts, langs))
+        if self.heads is None:
+            return fast
+        blended = blend(fast, self.heads, "emotion", self.model.labels, texts, langs)
+        return np.asarray(blended, dtype=np.float64)
 
     def _decide(self, probs: FloatArray) -> tuple[list[str], list[list[str]], list[float]]:
         model = self.model
@@ -185,6 +195,10 @@ class EmotionEnricher:
         if missing:
             raise ValueError(f"the emotion model has no {missing}; it knows {model.labels}")
         columns = [model.labels.index(label) for label in labels]
+        if self.heads is not None:
+            fast = _sigmoid(logits(model, texts, langs))[:, columns]
+            probs = blend(fast, self.heads, "emotion", labels, texts, langs, closed=True)
+            return [labels[int(i)] for i in probs.argmax(axis=1)]
         scores = logits(model, texts, langs)[:, columns]
         offsets = model.meta.get("among_offsets", {})
         scores = scores + np.array([float(offsets.get(label, 0.0)) for label in labels])

@@ -192,19 +192,31 @@ def map_labels(task: str, raw: Sequence[str], label_map: Mapping[str, str]) -> l
     return out
 
 
+def _heads() -> Any:
+    from socialloop.learn.accurate import TransformerHeads
+
+    return TransformerHeads()
+
+
+def _languages(texts: Sequence[str]) -> list[str | None]:
+    """Each text's detected language: the accurate blend weights are per language."""
+    from socialloop.learn.language import LanguageEnricher
+
+    return [code or None for code, _ in LanguageEnricher().detect_many(list(texts))]
+
+
 def predict(
     task: str, texts: Sequence[str], mode: str, labels: Sequence[str] | None = None
 ) -> list[str]:
     """The task model's predictions for ``texts`` (``labels``: the gold label set, for models
     that can restrict their choice to it)."""
     if task == "sentiment":
-        if mode == "accurate":
-            raise TaskNotAvailable(
-                "there is no accurate-mode sentiment model in this version; "
-                "use --mode fast (the bundled model)"
-            )
         from socialloop.learn.sentiment import SentimentEnricher
 
+        if mode == "accurate":
+            blended = SentimentEnricher(heads=_heads()).model
+            probs = blended.predict_proba(list(texts), _languages(texts))
+            return [blended.labels[int(i)] for i in probs.argmax(axis=1)]
         return SentimentEnricher().predict(list(texts))
     if task == "language":
         from socialloop.learn.language import LanguageEnricher
@@ -212,18 +224,16 @@ def predict(
         step = LanguageEnricher(mode="accurate") if mode == "accurate" else LanguageEnricher()
         return [code for code, _ in step.detect_many(list(texts))]
     if task == "emotion":
-        if mode == "accurate":
-            raise TaskNotAvailable(
-                "there is no accurate-mode emotion model in this version; use --mode fast"
-            )
         from socialloop.learn.emotion import LABELS as EMOTION_LABELS
         from socialloop.learn.emotion import EmotionEnricher
 
-        model = EmotionEnricher()
+        accurate = mode == "accurate"
+        model = EmotionEnricher(heads=_heads()) if accurate else EmotionEnricher()
+        langs: list[str | None] | None = _languages(texts) if accurate else None
         wanted = [x for x in (labels or ()) if x in EMOTION_LABELS]
         if labels and len(wanted) == len(set(labels)):
-            return model.predict_among(list(texts), tuple(sorted(set(wanted))))
-        return model.predict(list(texts))
+            return model.predict_among(list(texts), tuple(sorted(set(wanted))), langs)
+        return model.predict(list(texts), langs)
     if task in BINARY_TASKS:
         if mode == "accurate":
             raise TaskNotAvailable(

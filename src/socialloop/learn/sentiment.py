@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from socialloop.errors import SocialloopError
+from socialloop.learn.accurate import BlendedModel, ProbaModel, Probs, TransformerHeads
 from socialloop.learn.artefact import LINEAR_ARRAYS as _ARRAYS
 from socialloop.learn.artefact import linear_arrays as _arrays
 from socialloop.learn.artefact import load_arrays, save_arrays
@@ -223,19 +224,26 @@ class SentimentEnricher:
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("sentiment", "sentiment_scores")
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(
+        self, model_path: Path | None = None, heads: TransformerHeads | None = None
+    ) -> None:
         self.model_path = model_path or MODEL_PATH
-        self._model: LinearHashedModel | None = None
+        self.heads = heads  # accurate mode: the transformer blended in
+        if heads is not None:
+            self.version = f"{type(self).version}+accurate"
+        self._model: ProbaModel | None = None
         self._patterns: dict[str, re.Pattern[str]] = {}
 
     @property
-    def model(self) -> LinearHashedModel:
+    def model(self) -> ProbaModel:
         """The trained model, loaded on first use and kept on this instance."""
         if self._model is None:
-            self._model = LinearHashedModel.load(self.model_path)
+            fast = LinearHashedModel.load(self.model_path)
+            blended = None if self.heads is None else BlendedModel(fast, self.heads, "sentiment")
+            self._model = fast if blended is None else blended
         return self._model
 
-    def predict_proba(self, texts: Sequence[str]) -> FloatArray:
+    def predict_proba(self, texts: Sequence[str]) -> Probs:
         return self.model.predict_proba(texts)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
@@ -248,6 +256,7 @@ class SentimentEnricher:
         texts = [item.post.text or "" for item in batch]
         langs = [_lang(item) for item in batch]
         probs = model.predict_proba(texts, langs)
+        clause_langs: list[str | None] = []
         # Per-brand plans; every distinct clause is scored once, in one extra batch.
         plans: list[list[tuple[str, str | None, bool]]] = []
         extra: dict[str, int] = {}
@@ -262,11 +271,12 @@ class SentimentEnricher:
                     clause, mirror = _plan_brand(clauses, pattern)
                     if clause is not None and clause not in extra:
                         extra[clause] = len(extra)
+                        clause_langs.append(_lang(item))
                     plan.append((brand, clause, mirror))
             else:
                 plan = [(brand, None, False) for brand in item.brands]
             plans.append(plan)
-        clause_probs = model.predict_proba(list(extra)) if extra else None
+        clause_probs = model.predict_proba(list(extra), clause_langs) if extra else None
         results: list[Result] = []
         for row, plan in zip(probs, plans, strict=True):
             values = _values(labels, row)

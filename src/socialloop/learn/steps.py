@@ -89,4 +89,17 @@ def build_steps(
             f"unknown enrichment step(s) {', '.join(unknown)}; "
             f"available: {', '.join(STEP_FACTORIES)}"
         )
-    return [STEP_FACTORIES[n](settings, store) for n in chosen]
+    steps = [STEP_FACTORIES[n](settings, store) for n in chosen]
+    if settings.enrich_mode == "accurate" and {"sentiment", "emotion"} & set(chosen):
+        from socialloop.learn.accurate import TransformerHeads
+        from socialloop.learn.emotion import EmotionEnricher
+        from socialloop.learn.sentiment import SentimentEnricher
+
+        heads = TransformerHeads()  # one model shared by both steps (one forward pass a batch)
+        steps = [
+            type(step)(heads=heads)
+            if isinstance(step, SentimentEnricher | EmotionEnricher)
+            else step
+            for step in steps
+        ]
+    return steps

@@ -1,0 +1,170 @@
+"""Accurate mode: a fine-tuned MiniLM transformer blended with the fast linear models.
+
+``models/accurate/`` holds ``accurate.onnx`` (all-MiniLM-L6-v2 fine-tuned by
+``training/train_accurate.py`` with a sentiment head and eight emotion heads, weights quantised
+to int8), ``tokenizer.json`` and ``accurate.json`` (labels, emotion thresholds, the per-language
+blend weights and the validation scores). It runs on the CPU through onnxruntime, the optional
+extra ``pip install 'socialloop[accurate]'``; nothing is downloaded.
+
+MiniLM's vocabulary is English, so the transformer alone is worse than the fast model on
+Arabic, Spanish or Portuguese posts. The blend weight per language (``mix`` in
+``accurate.json``, tuned on the validation splits by ``train_accurate.py mix``) says how much of
+the transformer's probability goes into the final one: high for English, low or zero where it
+does not help. Languages without a tuned weight use ``mix["*"]``.
+
+When the extra or the model files are missing, :class:`AccurateUnavailable` says how to get
+them; the fast mode keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from socialloop.errors import SocialloopError
+
+FloatArray = npt.NDArray[np.float64]
+Probs = npt.NDArray[np.floating[Any]]  # float32 (sentiment) or float64 (emotion) rows
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "accurate"
+BATCH = 64
+
+
+class AccurateUnavailable(SocialloopError):
+    """The accurate-mode model or its runtime is not installed."""
+
+
+class ProbaModel(Protocol):
+    """What the sentiment and emotion steps need from a model."""
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    def predict_proba(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> Probs: ...
+
+
+class TransformerHeads:
+    """The int8 ONNX MiniLM with its sentiment (softmax) and emotion (sigmoid) heads."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or MODEL_DIR
+        meta_path = self.folder / "accurate.json"
+        model_path = self.folder / "accurate.onnx"
+        if not meta_path.is_file() or not model_path.is_file():
+            raise AccurateUnavailable(
+                f"the accurate-mode model is not in {self.folder}; train it with "
+                "`python training/train_accurate.py prepare` then `... train` (see docs/models.md)"
+                ", or use the fast mode"
+            )
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise AccurateUnavailable(
+                f"accurate mode needs onnxruntime and tokenizers ({exc.name} is missing): "
+                "pip install 'socialloop[accurate]', or use the fast mode"
+            ) from None
+        self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.sentiment_labels = tuple(self.meta["sentiment_labels"])
+        self.emotion_labels = tuple(self.meta["emotion_labels"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one core per worker, like every other step
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(int(self.meta.get("max_len", 96)))
+        self._tokenizer.no_padding()
+        self._cache: tuple[tuple[str, ...], FloatArray, FloatArray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # `enrich --workers N` sends steps to spawned processes: they reload the model files
+        return {"folder": self.folder, "meta": self.meta}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["folder"])  # type: ignore[misc]
+        self.meta = state["meta"]
+
+    def probs(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+        """Sentiment (n, 3) and emotion (n, 8) probabilities; the last batch is remembered so
+        the sentiment and emotion steps share one forward pass."""
+        key = tuple(texts)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1], self._cache[2]
+        n = len(texts)
+        sent = np.zeros((n, len(self.sentiment_labels)))
+        emo = np.zeros((n, len(self.emotion_labels)))
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(n), key=lambda i: len(encodings[i].ids))  # little padding
+        for start in range(0, n, BATCH):
+            idx = order[start : start + BATCH]
+            width = max(1, max(len(encodings[i].ids) for i in idx))
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                tokens = encodings[i].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            s_logits, e_logits = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            s = np.exp(s_logits - s_logits.max(axis=1, keepdims=True))
+            sent[idx] = s / s.sum(axis=1, keepdims=True)
+            emo[idx] = 1.0 / (1.0 + np.exp(-np.asarray(e_logits, dtype=np.float64)))
+        self._cache = (key, sent, emo)
+        return sent, emo
+
+    def weight(self, task: str, lang: str | None) -> float:
+        """The transformer's share of the blended probability for ``task`` in ``lang``."""
+        mix: dict[str, float] = self.meta.get("mix", {}).get(task, {})
+        return float(mix.get(lang or "*", mix.get("*", 0.5)))
+
+
+def blend(
+    fast: Probs,
+    heads: TransformerHeads,
+    task: str,
+    labels: Sequence[str],
+    texts: Sequence[str],
+    langs: Sequence[str | None] | None,
+    *,
+    closed: bool = False,
+) -> Probs:
+    """``fast`` probabilities (columns ``labels``) blended with the transformer's for ``task``
+    ("sentiment" or "emotion") by the per-language weight. ``closed``: both sides are first
+    normalised to sum to 1 over ``labels`` (a closed-set choice among some emotions, as the
+    blend weights were tuned)."""
+    own = heads.sentiment_labels if task == "sentiment" else heads.emotion_labels
+    sent, emo = heads.probs(texts)
+    deep = (sent if task == "sentiment" else emo)[:, [own.index(label) for label in labels]]
+    if closed:
+        fast = fast / fast.sum(axis=1, keepdims=True)
+        deep = deep / deep.sum(axis=1, keepdims=True)
+    codes = list(langs) if langs is not None else [None] * len(texts)
+    w = np.array([[heads.weight(task, lang)] for lang in codes])
+    out: Probs = (w * deep + (1.0 - w) * fast).astype(fast.dtype, copy=False)
+    return out
+
+
+class BlendedModel:
+    """A fast linear model blended with the transformer, behind the fast model's interface."""
+
+    def __init__(self, fast: ProbaModel, heads: TransformerHeads, task: str) -> None:
+        self.fast = fast
+        self.heads = heads
+        self.task = task
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.fast.labels
+
+    def predict_proba(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> Probs:
+        fast = self.fast.predict_proba(texts, langs)
+        return blend(fast, self.heads, self.task, self.labels, texts, langs)
