@@ -38,7 +38,7 @@ def fts_ids(store: Store, match: str) -> set[str]:
 
 
 def test_migrations_applied_and_recorded(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0008_sources"
+    assert current_revision(store.engine) == head_revision() == "0010_users"
     with store.begin() as conn:
         mode = conn.execute(text("PRAGMA journal_mode")).scalar()
         fks = conn.execute(text("PRAGMA foreign_keys")).scalar()
@@ -228,3 +228,19 @@ def test_brand_accounts_round_trip_and_ownership(tmp_path: Path) -> None:
     with pytest.raises(InvalidValue, match="NETWORK:HANDLE"):
         ws.add_brand("Bad", "bad", accounts=[":"])
     ws.close()
+
+
+def test_replies_below_a_missing_post_share_its_root(store: Store) -> None:
+    # 404 is never stored: 10 replies to it, 11 replies to 10, 12 to 11 -> one thread
+    store.upsert_posts(
+        [
+            make_post("12", "d", parent_id="twitter:11", handle="d"),
+            make_post("11", "c", parent_id="twitter:10", handle="c"),
+            make_post("10", "b", parent_id="twitter:404", handle="b"),
+        ]
+    )
+    store.derive_threads()
+    with store.begin() as conn:
+        roots = dict(conn.execute(select(posts.c.id, posts.c.root_id)).all())
+    assert roots == {"twitter:10": "twitter:404", "twitter:11": "twitter:404",
+                     "twitter:12": "twitter:404"}  # fmt: skip

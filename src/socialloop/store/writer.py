@@ -507,11 +507,26 @@ def derive_threads(conn: Connection) -> int:
         )
         """
     )
-    for _ in range(256):
-        n = conn.execute(step).rowcount
-        total += n
-        if n == 0:
-            break
+
+    def settle() -> int:
+        done = 0
+        for _ in range(256):
+            n = conn.execute(step).rowcount
+            done += n
+            if n == 0:
+                break
+        return done
+
+    total += settle()
+    # a reply whose parent is not stored roots at that parent id; its own replies follow it
+    total += conn.execute(
+        text(
+            "UPDATE posts SET root_id = parent_id WHERE root_id IS NULL AND parent_id IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM posts AS p WHERE p.id = posts.parent_id)"
+        )
+    ).rowcount
+    total += settle()
+    # whatever is left is a reply cycle (corrupt input): root at the parent
     total += conn.execute(
         text("UPDATE posts SET root_id = parent_id WHERE root_id IS NULL AND parent_id IS NOT NULL")
     ).rowcount
