@@ -21,8 +21,41 @@ PK = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "users",
+        sa.Column("id", PK, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String, nullable=False, unique=True),
+        sa.Column("role", sa.String, nullable=False),
+        sa.Column("password_hash", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
+    op.create_table(
+        "web_sessions",
+        sa.Column("token_hash", sa.String, primary_key=True),
+        sa.Column("user_id", PK, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("csrf_token", sa.String, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("expires_at", sa.DateTime, nullable=False),
+    )
+    op.create_index("ix_web_sessions_user", "web_sessions", ["user_id"])
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", PK, primary_key=True, autoincrement=True),
+        sa.Column("user_id", PK, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("name", sa.String, nullable=False),
+        sa.Column("token_hash", sa.String, nullable=False, unique=True),
+        sa.Column("prefix", sa.String, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("last_used_at", sa.DateTime),
+        sa.Column("revoked_at", sa.DateTime),
+    )
+    op.create_index("ix_api_tokens_user", "api_tokens", ["user_id"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_api_tokens_user", table_name="api_tokens")
+    op.drop_table("api_tokens")
+    op.drop_index("ix_web_sessions_user", table_name="web_sessions")
+    op.drop_table("web_sessions")
+    op.drop_table("users")

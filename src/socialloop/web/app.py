@@ -1,0 +1,146 @@
+"""The web app factory: ``create_app(workspace_root)`` builds the FastAPI app that serves the
+REST API under /api (OpenAPI at /api/openapi.json, docs at /api/docs) and the dashboard.
+
+Library errors become HTTP answers here (400 bad input, 404 unknown, 409 conflict); a request
+without credentials gets 401 on the API and a redirect to the login page on the dashboard; a
+role too weak or a bad CSRF token gets 403. Every answer carries headers that keep a browser
+from running anything a post could smuggle in (a strict Content-Security-Policy, nosniff).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from socialloop import __version__
+from socialloop.errors import (
+    AlreadyExists,
+    ConnectorError,
+    GraphNotBuilt,
+    ImportFormatError,
+    InboxError,
+    InvalidValue,
+    ItemNotFound,
+    NotFound,
+    PublishError,
+    QueryError,
+    SocialloopError,
+)
+from socialloop.web.auth import AuthRequired, Forbidden
+from socialloop.web.state import STATIC_DIR, AppState
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _status(exc: SocialloopError) -> int:
+    if isinstance(exc, NotFound | ItemNotFound):
+        return 404
+    if isinstance(exc, AlreadyExists | InboxError | GraphNotBuilt):
+        return 409
+    if isinstance(exc, PublishError | ConnectorError):
+        return 502
+    if isinstance(exc, QueryError | InvalidValue | ImportFormatError):
+        return 400
+    return 500
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    state: AppState = request.app.state.socialloop
+    return state.templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "user": None},
+        status_code=status,
+    )
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AuthRequired)
+    async def _auth_required(request: Request, exc: AuthRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": exc.reason}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.reason}, status_code=403)
+        return _error_page(request, 403, exc.reason)
+
+    @app.exception_handler(SocialloopError)
+    async def _library_error(request: Request, exc: SocialloopError) -> Response:
+        status = _status(exc)
+        message = str(exc) if status != 500 else "internal error; see the server log"
+        if _wants_json(request):
+            body: dict[str, object] = {"detail": message}
+            if isinstance(exc, QueryError):
+                body.update(query=exc.query, column=exc.column, expected=exc.expected)
+            return JSONResponse(body, status_code=status)
+        return _error_page(request, status, message)
+
+
+def create_app(workspace_root: Path, *, environ: dict[str, str] | None = None) -> FastAPI:
+    """The app for the workspace at ``workspace_root`` (``environ``: the SOCIALLOOP_*
+    variables to use instead of the process environment)."""
+    state = AppState.open(workspace_root, environ)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        title="socialloop",
+        version=__version__,
+        description="Listen, learn, engage, adapt: the socialloop REST API. Authenticate with "
+        "`Authorization: Bearer TOKEN` (see `socialloop token create`).",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.socialloop = state
+
+    @app.middleware("http")
+    async def _security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path != "/api/docs":  # Swagger UI loads its script from a CDN
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    _install_handlers(app)
+    from socialloop.web import api, pages, pages_admin, pages_inbox, pages_insights
+    from socialloop.web.render import install_filters
+
+    install_filters(state)
+    for module in (api, pages, pages_inbox, pages_insights, pages_admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> HTMLResponse:
+        return HTMLResponse("ok")
+
+    return app
