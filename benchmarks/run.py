@@ -1,8 +1,8 @@
 """Run every benchmark in this folder; each prints one JSON object per line on stdout.
 
 Usage: python benchmarks/run.py [--posts N]
-Without --posts each benchmark runs at its own scale (1,000,000 posts for import, search and
-the simulator; 100,000 for enrichment).
+Without --posts each benchmark runs at its own scale (1,000,000 posts for import, search,
+the simulator, the graph and response times; 100,000 for enrichment).
 """
 
 from __future__ import annotations

@@ -182,3 +182,23 @@ def test_topics_build_list_and_filter(root: Path, runner: CliRunner) -> None:
     assert all(" / " in t["label"] for t in doc)
     first = doc[0]
     assert int(run(runner, root, "search", "--count", f"topic:{first['id']}")) == first["size"]
+
+
+def test_remedies_name_the_listing_of_what_was_not_found(tmp_path: Path) -> None:
+    from socialloop.cli.app import remedy
+    from socialloop.errors import AlreadyExists, NotFound
+
+    assert "socialloop brand list" in remedy(NotFound("no brand named 'x'"))
+    assert "socialloop search" in remedy(NotFound("no post 'twitter:1' in the store"))
+    assert "socialloop source list" in remedy(NotFound("no source named 'feed'"))
+    assert "brand" not in remedy(NotFound("no source named 'feed'"))
+    assert "socialloop brand list" in remedy(AlreadyExists("a brand named 'Acme' already exists"))
+
+
+def test_error_messages_quoting_user_input_are_not_read_as_markup(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(cli, ["init", str(ws)]).exit_code == 0
+    res = runner.invoke(cli, ["brand", "show", "[bold]x[/bold]", "--workspace", str(ws)])
+    assert res.exit_code == 1
+    assert "[bold]x[/bold]" in res.output

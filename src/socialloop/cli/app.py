@@ -15,13 +15,16 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from socialloop.errors import (
     AlreadyExists,
     ConfigError,
     ExportError,
+    GraphNotBuilt,
     ImportFormatError,
     NotFound,
+    PublishError,
     QueryError,
     SocialloopError,
     StoreError,
@@ -35,6 +38,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+# what a missing / duplicate object is (the first words of the library's message) -> the
+# command that lists those objects
+_LISTED_BY = {
+    "brand": "socialloop brand list",
+    "post": "socialloop search",
+    "source": "socialloop source list",
+    "item": "socialloop inbox list",
+    "inbox": "socialloop inbox list",
+    "agent": "socialloop agent list",
+    "saved": "socialloop saved-reply list",
+    "user": "socialloop user list",
+    "token": "socialloop token list",
+    "author": "socialloop influencers",
+    "sla": "socialloop sla show",
+}
+
+
+def _listing(exc: SocialloopError) -> str | None:
+    words = str(exc).lower().replace("'", " ").split()
+    for word in words[:4]:
+        key = word.rstrip("s:") if word not in _LISTED_BY else word
+        if key in _LISTED_BY:
+            return _LISTED_BY[key]
+    return None
 
 
 def remedy(exc: SocialloopError) -> str:
@@ -53,9 +82,18 @@ def remedy(exc: SocialloopError) -> str:
         lines.append("See docs/query-language.md for the syntax.")
         return "\n".join(lines)
     if isinstance(exc, NotFound):
-        return f"{exc}. List what exists with `socialloop brand list`."
+        listing = _listing(exc)
+        return f"{exc}." + (f" List what exists with `{listing}`." if listing else "")
     if isinstance(exc, AlreadyExists):
-        return f"{exc}. Change it with `socialloop brand edit`, or pick another name."
+        listing = _listing(exc)
+        see = f" (see `{listing}`)" if listing else ""
+        return f"{exc}{see}. Edit the existing one, or pick another name."
+    if isinstance(exc, GraphNotBuilt):
+        return f"{exc}. Build it with `socialloop graph build`."
+    if isinstance(exc, PublishError):
+        from socialloop.cli.publish_cmds import publish_remedy
+
+        return publish_remedy(exc)
     if isinstance(exc, WorkspaceExists):
         return f"{exc}. Use it as it is, or choose another directory."
     if isinstance(exc, ImportFormatError):
@@ -81,7 +119,8 @@ class SocialloopGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SocialloopError as exc:
-            err_console().print(f"[bold red]Error:[/] {remedy(exc)}", markup=True)
+            # the message may quote user input (queries, names): never read it as markup
+            err_console().print(f"[bold red]Error:[/] {escape(remedy(exc))}", markup=True)
             sys.exit(1)
         except KeyboardInterrupt:
             err_console().print(

@@ -141,6 +141,27 @@ def enrich_after_import(ws: Workspace) -> None:
         return
     click.echo("Enriched:")
     print_enrich_report(report)
+    triage_after_enrich(ws)
+
+
+def triage_after_enrich(ws: Workspace) -> None:
+    """ENGAGE: put the newly enriched posts that deserve an answer into the inbox."""
+    from socialloop.engage.triage import triage_posts
+
+    try:
+        result = triage_posts(ws, None)
+    except SocialloopError as exc:
+        click.echo(
+            f"Inbox triage skipped: {exc}. Run `socialloop inbox triage` once fixed.", err=True
+        )
+        return
+    if result.added or result.updated:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in result.reasons.most_common())
+        click.echo(
+            f"Inbox: {result.added:,} new item(s), {result.updated:,} updated"
+            + (f" ({reasons})" if reasons else "")
+            + ". See `socialloop inbox list`."
+        )
 
 
 @click.command("search")

@@ -81,10 +81,13 @@ def enrich_cmd(
         report = run_enrichment(ws, steps=names, workers=workers, since=since)
         click.echo(f"Enriched {report.processed:,} post-steps:")
         print_enrich_report(report)
+        from socialloop.cli.data_cmds import triage_after_enrich
+
+        triage_after_enrich(ws)
 
 
 @click.command("eval")
-@click.argument("task", type=click.Choice(list(TASKS)))
+@click.argument("task", type=click.Choice([*TASKS, "influence"]))
 @click.option(
     "--data",
     "data_path",
@@ -121,8 +124,13 @@ def eval_cmd(
     the confusion matrix and throughput. Needs no workspace.
 
     Binary tasks read labels 1 / 0 (or true / false, yes / no); the language task reads ISO
-    639-1 codes; sentiment reads negative / neutral / positive.
+    639-1 codes; sentiment reads negative / neutral / positive. influence reads PeerIndex
+    pairwise CSV (docs/influence.md) and prints AUC and accuracy.
     """
+    if task == "influence":
+        from socialloop.cli.graph_cmds import run_influence_eval
+
+        return run_influence_eval(data_path, as_json=as_json)
     mapping = {}
     for item in label_map:
         for part in item.split(","):

@@ -7,9 +7,22 @@ import click
 from socialloop import __version__
 from socialloop.cli.app import SocialloopGroup
 from socialloop.cli.brand_cmds import brand_group
+from socialloop.cli.conversation_cmds import advocates_cmd, responsetimes_cmd, thread_cmd
 from socialloop.cli.data_cmds import export_cmd, import_cmd, search_cmd
+from socialloop.cli.graph_cmds import (
+    communities_cmd,
+    graph_group,
+    influencers_cmd,
+    similar_authors_cmd,
+)
+from socialloop.cli.inbox_cmds import inbox_group
+from socialloop.cli.inbox_setup_cmds import agent_group, saved_reply_group, sla_group
 from socialloop.cli.learn_cmds import enrich_cmd, eval_cmd, topics_cmd
+from socialloop.cli.publish_cmds import publish_group
+from socialloop.cli.report_cmds import alerts_group, report_cmd, sov_cmd, spikes_cmd
 from socialloop.cli.simulate_cmd import simulate_cmd
+from socialloop.cli.source_cmds import listen_cmd, source_group
+from socialloop.cli.web_cmds import serve_cmd, token_group, user_group
 from socialloop.cli.workspace_cmds import init_cmd, status_cmd
 
 
@@ -27,6 +40,7 @@ def cli() -> None:
 
 for command in (
     init_cmd,
+    publish_group,
     status_cmd,
     brand_group,
     import_cmd,
@@ -35,7 +49,27 @@ for command in (
     simulate_cmd,
     enrich_cmd,
     eval_cmd,
+    report_cmd,
+    alerts_group,
+    spikes_cmd,
+    sov_cmd,
     topics_cmd,
+    thread_cmd,
+    responsetimes_cmd,
+    advocates_cmd,
+    graph_group,
+    influencers_cmd,
+    communities_cmd,
+    similar_authors_cmd,
+    source_group,
+    listen_cmd,
+    inbox_group,
+    saved_reply_group,
+    sla_group,
+    agent_group,
+    serve_cmd,
+    user_group,
+    token_group,
 ):
     cli.add_command(command)
 

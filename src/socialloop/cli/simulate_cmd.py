@@ -58,6 +58,7 @@ def simulate_cmd(
                     competitor=spec.competitor,
                     values=spec.values,
                     assumptions=spec.assumptions,
+                    accounts=spec.to_brand().accounts,
                 )
                 click.echo(f"Added {'competitor' if spec.competitor else 'brand'} {spec.name!r}")
         with Progress(

@@ -235,3 +235,271 @@ topics = Table(
     Column("last_seen", DateTime),
     Column("emerging", Boolean, nullable=False, default=False),
 )
+
+# -- ENGAGE: the inbox (migration 0007) -------------------------------------------------------
+
+# The team's agents: languages and skills for automatic assignment, open-item capacity, role
+# (agent | approver); needs_approval: replies wait for an approver. last_assigned_at orders
+# round-robin.
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("languages", JSON, nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("role", String, nullable=False),
+    Column("needs_approval", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("last_assigned_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# One item per (post, brand) that a triage rule let in: why (reasons), how urgent (priority and
+# its components, the waiting-time component excluded: it grows at read time), the workflow
+# status, assignee, claim (the guard against two agents answering), SLA due time and the
+# response times. ``version`` is bumped by every change (optimistic concurrency).
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("post_pk", PK, ForeignKey("posts.pk", ondelete="CASCADE"), nullable=False),
+    Column("brand_id", PK, ForeignKey("brands.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String, nullable=False),  # new | assigned | replied | resolved | dismissed
+    Column("priority", Float, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("intents", JSON, nullable=False),
+    Column("lang", String),
+    Column("assignee_id", PK, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("claimed_by", String),
+    Column("claim_expires_at", DateTime),
+    Column("posted_at", DateTime, nullable=False),  # the post's created_at: SLA clocks start
+    Column("due_at", DateTime),
+    Column("first_response_at", DateTime),
+    Column("first_responder", String),
+    Column("resolved_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    UniqueConstraint("post_pk", "brand_id", name="uq_inbox_items_post_brand"),
+    Index("ix_inbox_items_status", "status"),
+    Index("ix_inbox_items_assignee", "assignee_id"),
+)
+
+# Posts the triage has looked at (so "triage the new ones" skips them), with when.
+inbox_triaged = Table(
+    "inbox_triaged",
+    metadata,
+    Column("post_pk", PK, ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
+    Column("triaged_at", DateTime, nullable=False),
+)
+
+inbox_notes = Table(
+    "inbox_notes",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("item_id", PK, ForeignKey("inbox_items.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_inbox_notes_item", "item_id"),
+)
+
+inbox_tags = Table(
+    "inbox_tags",
+    metadata,
+    Column("item_id", PK, ForeignKey("inbox_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String, primary_key=True),
+)
+
+# Saved replies: one text per (name, language) with {variables}.
+saved_replies = Table(
+    "saved_replies",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False),
+    Column("lang", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("name", "lang", name="uq_saved_replies_name_lang"),
+)
+
+# Replies to items: draft -> pending (approval) -> approved -> sending -> sent | manual | failed.
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("item_id", PK, ForeignKey("inbox_items.id", ondelete="CASCADE"), nullable=False),
+    Column("agent", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("saved_reply", String),
+    Column("status", String, nullable=False),
+    Column("approved_by", String),
+    Column("approved_at", DateTime),
+    Column("published_id", String),
+    Column("published_url", Text),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Index("ix_replies_item", "item_id"),
+)
+
+# Every inbox action: who, what, when, on which item, with its details.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("item_id", PK),  # no foreign key: the trail outlives the item
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_log_item", "item_id"),
+)
+
+# SLA policies: "default" and optional per-brand ones (name = brand name). Business hours per
+# weekday in the policy's time zone; first-response targets in minutes per priority band and
+# per intent (the shortest that applies wins).
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("timezone", String, nullable=False),
+    Column("hours", JSON, nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("at_risk", Float, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# -- ADAPT: alerts (migration 0009) ---------------------------------------------------------
+
+# One row per alerted spike. ``key`` = "brand|metric|window end" (UTC hour) is unique, so
+# running `alerts check` again does not resend; ``status`` is sent (at least one channel took
+# it), failed (every channel failed: the next check retries) or recorded (no channel is
+# configured); ``deliveries`` holds per channel {channel, ok, error}; ``payload`` the spike.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("key", String, nullable=False, unique=True),
+    Column("brand_id", PK, ForeignKey("brands.id", ondelete="SET NULL")),
+    Column("brand", String, nullable=False),
+    Column("metric", String, nullable=False),
+    Column("window_start", DateTime, nullable=False),
+    Column("window_end", DateTime, nullable=False),
+    Column("observed", BigInteger, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("z", Float, nullable=False),
+    Column("status", String, nullable=False),
+    Column("deliveries", JSON, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_alerts_series", "brand", "metric", "window_end"),
+)
+
+# -- INFLUENCE: interaction graph, influence, communities (migration 0006) ------------------
+
+# One row per `graph build`: its restriction (brand, query, since, until) and figures; the
+# newest row tells `graph export` which graph the stored scores and communities describe.
+graph_runs = Table(
+    "graph_runs",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("built_at", DateTime, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("nodes", Integer, nullable=False),
+    Column("edges", Integer, nullable=False),
+    Column("communities", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
+)
+
+# Influence per author and scope ('all' | 'brand:<id>' | 'topic:<id>'): the score in [0, 1]
+# and its components (normalised values and raw figures), replaced whole by each build.
+author_scores = Table(
+    "author_scores",
+    metadata,
+    Column("scope", String, primary_key=True),
+    Column("author_id", String, primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+    Index("ix_author_scores_rank", "scope", "score"),
+)
+
+# Communities (micro-crowds) of the last build: size and description (top authors, hashtags,
+# topics, languages, sentiment toward each brand); members map each author to one community.
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=False),
+    Column("size", Integer, nullable=False),
+    Column("description", JSON, nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+)
+
+community_members = Table(
+    "community_members",
+    metadata,
+    Column("author_id", String, primary_key=True),
+    Column("community_id", PK, nullable=False),
+    Index("ix_community_members_community", "community_id"),
+)
+
+# -- LISTEN live: source state (migration 0008) ---------------------------------------------
+
+# A source can be paused (``enabled``) and keeps the outcome of its last run: when, ``ok`` /
+# ``error`` / ``interrupted``, and the error's message.
+sources.append_column(Column("enabled", Boolean, nullable=False, default=True))
+sources.append_column(Column("last_run_at", DateTime))
+sources.append_column(Column("last_status", String))
+sources.append_column(Column("last_error", Text))
+
+# -- ADAPT web: users, login sessions, API tokens (migration 0010) --------------------------
+
+# People who sign in to the dashboard and the API. ``role`` is admin | analyst | agent |
+# viewer; ``password_hash`` an Argon2id PHC string ($argon2id$...).
+users = Table(
+    "users",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("role", String, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# Dashboard login sessions, server side: the cookie holds a random token, the table only its
+# sha256 (a leaked database does not sign anyone in); ``csrf_token`` guards the session's forms.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String, primary_key=True),
+    Column("user_id", PK, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+# API tokens (``Authorization: Bearer``): shown once, stored as sha256; ``prefix`` names a
+# token in listings without revealing it; a revoked token keeps its row (``revoked_at``).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("user_id", PK, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String, nullable=False),
+    Column("token_hash", String, nullable=False, unique=True),
+    Column("prefix", String, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_used_at", DateTime),
+    Column("revoked_at", DateTime),
+    Index("ix_api_tokens_user", "user_id"),
+)
