@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo-workspace
 DEMO_POSTS ?= 20000
+DEMO_PORT ?= 8000
+# DEMO_SERVE=0 ends `make demo` after the report instead of serving the dashboard
+DEMO_SERVE ?= 1
 
 .PHONY: install lint test demo bench docs clean
 
@@ -35,6 +38,12 @@ demo: install
 	$(BIN)/socialloop status --workspace $(DEMO_DIR)
 	$(BIN)/socialloop topics --build --workspace $(DEMO_DIR)
 	SOCIALLOOP_WORKSPACE=$(DEMO_DIR) bash scripts/demo-searches.sh $(BIN)/socialloop
+	SOCIALLOOP_WORKSPACE=$(DEMO_DIR) bash scripts/demo-loop.sh $(BIN)/socialloop
+	printf '%s\n' demo-password | $(BIN)/socialloop user add demo --role admin --password-stdin --workspace $(DEMO_DIR)
+	$(BIN)/socialloop agent add demo --workspace $(DEMO_DIR)
+	@echo
+	@echo "Dashboard: http://127.0.0.1:$(DEMO_PORT)/   login: demo / demo-password   (Ctrl-C stops it)"
+	@if [ "$(DEMO_SERVE)" = "1" ]; then $(BIN)/socialloop serve --port $(DEMO_PORT) --workspace $(DEMO_DIR); fi
 
 bench: install
 	$(BIN)/python benchmarks/run.py
