@@ -147,7 +147,7 @@ def test_send_publishes_once_and_records_the_id(
     done = replies.send(reply.id)
     assert done.reply.status == "sent" and done.reply.published_id == "1000"
     assert done.reply.published_url == "https://m.example/@acme/1000"
-    assert fake.calls[-1] == ("m1", "On its way!", f"socialloop-reply-{reply.id}", False)
+    assert fake.calls[-1] == ("m1", "On its way!", reply.key, False)
     item = inbox.get(iid)
     assert item.status == "replied" and item.assignee == "ana"
     assert item.first_response_at == T0 + timedelta(minutes=10) and item.claimed_by is None
@@ -173,7 +173,7 @@ def test_failed_send_retries_with_the_same_key(
     done = replies.send(reply.id)
     assert done.reply.status == "sent" and done.reply.attempts == 2
     keys = [c[2] for c in fake.calls]
-    assert keys == [f"socialloop-reply-{reply.id}"] * 2 and len(fake.posted) == 1
+    assert keys == [reply.key] * 2 and len(fake.posted) == 1
 
 
 def test_manual_network_gives_the_link(
@@ -251,3 +251,18 @@ def test_suggested_saved_replies(
     assert ranked[0][1] > ranked[1][1]
     fi = replies.suggest(ids["twitter:t1"])  # Finnish post: the Finnish version first
     assert (fi[0][0].name, fi[0][0].lang) == ("parcel", "fi")
+
+
+def test_reply_keys_are_stable_and_differ_between_workspaces() -> None:
+    from datetime import UTC, datetime
+
+    from socialloop.engage.replies import Reply
+
+    fields = {f: None for f in Reply.__dataclass_fields__}
+    created = datetime(2026, 11, 22, 9, 0, 0, 123456, tzinfo=UTC)
+    base = {**fields, "id": 1, "item_id": 1, "agent": "a", "text": "t", "status": "draft"}
+    base.update(attempts=0, created_at=created)
+    one = Reply(**base)
+    assert one.key == Reply(**base).key and one.key.startswith("socialloop-reply-1-")
+    other = Reply(**{**base, "created_at": datetime(2026, 11, 23, 9, 0, tzinfo=UTC)})
+    assert other.key != one.key  # reply 1 of another workspace

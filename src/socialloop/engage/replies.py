@@ -12,7 +12,8 @@ listed in ``[inbox] require_approval``); only an approver can approve it. Drafti
 item for the agent; sending checks that no other agent holds the claim or answered the item
 after the draft was written (the double-answer guard), moves the reply to ``sending`` with a
 conditional update (so two senders cannot both pass), and publishes with the idempotency key
-``socialloop-reply-<id>``: a retry after a failure can never post twice.
+``socialloop-reply-<id>-<digest of item and creation time>``: a retry after a failure can
+never post twice, and two workspaces never share a key.
 
 Saved reply variables: ``{author}`` (the author's handle with @), ``{handle}``, ``{brand}``,
 ``{agent}``, ``{network}``, ``{url}``, ``{post_id}``, plus any given with ``variables``. A
@@ -21,6 +22,7 @@ variable without a value is :class:`MissingVariable`, naming the ones available.
 
 from __future__ import annotations
 
+import hashlib
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,8 +83,11 @@ class Reply:
 
     @property
     def key(self) -> str:
-        """The idempotency key the networks see for this reply."""
-        return f"socialloop-reply-{self.id}"
+        """The idempotency key the networks see for this reply: stable for the reply (retries
+        reuse it) and unique across workspaces (ids restart in a new workspace, so the key
+        also carries a digest of the reply's item and creation time)."""
+        stamp = f"{self.item_id}|{self.created_at.isoformat()}".encode()
+        return f"socialloop-reply-{self.id}-{hashlib.sha256(stamp).hexdigest()[:12]}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
