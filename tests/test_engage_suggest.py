@@ -28,6 +28,7 @@ from socialloop.engage.suggest import (
 )
 from socialloop.errors import ConfigError, SuggestError
 from socialloop.learn.embeddings import StaticEmbedder
+from socialloop.workspace import Workspace
 
 SAVED = [
     (
@@ -296,3 +297,38 @@ def test_llm_is_off_by_default_and_settings_are_checked(tmp_path: Path) -> None:
     assert suggester is not None
     assert suggester.config.base_url == "http://127.0.0.1:8080/v1"
     assert suggester.config.api_key == "k1" and suggester.config.timeout == 12.0
+
+
+def test_inbox_reply_llm_drafts_through_the_configured_endpoint(
+    llm_server: ThreadingHTTPServer, ws: Workspace
+) -> None:
+    from click.testing import CliRunner
+
+    from socialloop.cli.main import cli
+    from socialloop.config import CONFIG_FILE
+    from tests._engage import T0, store_posts
+    from tests.conftest import make_post
+
+    ws.add_brand("Acme", "acme")
+    store_posts(ws, [(make_post("1", "acme where is my order??", when=T0, handle="dana"),
+                      {"intent": ["question"], "lang": "en"})])  # fmt: skip
+    root = ws.settings.root
+    runner = CliRunner()
+    assert runner.invoke(cli, ["inbox", "triage", "--workspace", str(root)]).exit_code == 0
+    off = runner.invoke(cli, ["inbox", "reply", "1", "--llm", "--workspace", str(root)])
+    assert off.exit_code == 1 and "[engage.llm] enabled = true" in off.output
+    host, port = llm_server.server_address[:2]
+    with (root / CONFIG_FILE).open("a", encoding="utf-8") as fh:
+        fh.write(
+            f'\n[engage.llm]\nenabled = true\nbase_url = "http://{host!s}:{port}/v1"\n'
+            'model = "llama-3.1-8b-instruct"\napi_key_env = "SL_TEST_LLM_KEY"\n'
+        )
+    res = runner.invoke(
+        cli,
+        ["inbox", "reply", "1", "--llm", "--workspace", str(root)],
+        env={"SL_TEST_LLM_KEY": "sk-local-test"},
+    )
+    assert res.exit_code == 0, res.output
+    assert "Suggested: Hi @dana, sorry about the wait!" in res.output
+    sent = llm_server.seen[-1]  # type: ignore[attr-defined]
+    assert "acme where is my order??" in sent["body"]["messages"][-1]["content"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -303,6 +304,12 @@ def _vars(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--var", "variables", multiple=True, help="NAME=VALUE for the saved reply (repeatable)."
 )
+@click.option(
+    "--llm",
+    "use_llm",
+    is_flag=True,
+    help="Also ask the OpenAI-compatible endpoint of [engage.llm] for a draft (prints it).",
+)
 @actor_option
 @workspace_option
 def inbox_reply(
@@ -310,13 +317,28 @@ def inbox_reply(
     text: str | None,
     saved: str | None,
     variables: tuple[str, ...],
+    use_llm: bool,
     actor: str | None,
     workspace: Path | None,
 ) -> None:
     """Draft a reply to ITEM_ID (claims the item); send it with `inbox send REPLY_ID`.
-    Without --text or --saved, print the saved replies that fit best."""
+    Without --text or --saved, print the saved replies that fit best (and, with --llm, a
+    draft from the configured language model)."""
     with open_workspace(workspace) as ws:
         replies = Replies(Inbox(ws))
+        if use_llm:
+            drafted = replies.draft_with_llm(item_id)
+            if drafted is None:
+                click.echo(
+                    "No language model is configured: set [engage.llm] enabled = true, "
+                    "base_url and model in socialloop.toml (see docs/publishing.md).",
+                    err=True,
+                )
+                sys.exit(1)
+            _console().print(Text(f"Suggested: {clean(drafted)}"))
+            click.echo("Use it (edited as needed) with --text.")
+            if text is None and saved is None:
+                return
         if text is None and saved is None:
             ranked = replies.suggest(item_id)
             if not ranked:

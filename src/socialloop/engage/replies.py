@@ -253,6 +253,20 @@ class Replies:
             f"it has {', '.join(sorted(found))}"
         )
 
+    def draft_with_llm(
+        self, item_id: int, *, transport: httpx.BaseTransport | None = None
+    ) -> str | None:
+        """A reply drafted by the OpenAI-compatible endpoint of ``[engage.llm]`` for the item's
+        post (its thread's earlier posts as context), or None when no endpoint is enabled.
+        The text is a suggestion: the agent edits it and drafts it with :meth:`draft`."""
+        from socialloop.engage.suggest import LLMSuggester
+
+        suggester = LLMSuggester.from_settings(self.inbox.ws.settings, transport=transport)
+        if suggester is None:
+            return None
+        item = self.inbox.get(item_id)
+        return suggester.suggest(item.text, brand=item.brand, author=item.author_handle)
+
     def suggest(self, item_id: int, *, limit: int = 3) -> list[tuple[SavedReply, float]]:
         """Saved replies ranked by similarity to the item's post, best first; versions in
         the post's language first (``engage.suggest.rank_saved_replies``)."""
