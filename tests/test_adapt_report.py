@@ -204,3 +204,10 @@ def test_report_builds_every_section_on_simulated_data(
     assert "<script" not in html.lower() and html.count("<section>") == len(SECTIONS)
     doc = orjson.loads(orjson.dumps(rep.to_dict()))
     assert set(SECTIONS) <= set(doc)
+
+
+def test_a_single_day_chart_still_shows_its_point() -> None:
+    from socialloop.adapt.svg import line_chart
+
+    svg = line_chart({"<b>Acme</b>": [4.0]}, ["2026-05-01"])
+    assert svg.count("<circle") == 1 and "&lt;b&gt;Acme&lt;/b&gt;" in svg and "<b>" not in svg

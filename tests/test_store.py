@@ -38,7 +38,7 @@ def fts_ids(store: Store, match: str) -> set[str]:
 
 
 def test_migrations_applied_and_recorded(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0010_users"
+    assert current_revision(store.engine) == head_revision() == "0011_overview"
     with store.begin() as conn:
         mode = conn.execute(text("PRAGMA journal_mode")).scalar()
         fks = conn.execute(text("PRAGMA foreign_keys")).scalar()

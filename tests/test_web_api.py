@@ -120,6 +120,16 @@ def test_openapi_lists_search_and_declares_bearer_auth(web: WebEnv) -> None:
     assert "/login" not in doc["paths"]
 
 
+def test_no_api_docs_page_that_would_load_scripts_from_a_cdn(web: WebEnv) -> None:
+    # Swagger UI and ReDoc fetch their JavaScript from a CDN: both are off, the document stays
+    for path in ("/api/docs", "/api/redoc", "/docs", "/redoc"):
+        r = web.client.get(path, headers=web.bearer("admin"))
+        assert r.status_code == 404, path
+    r = web.client.get("/api/openapi.json")
+    assert r.status_code == 200
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+
+
 def test_brands_create_and_edit(env: WebEnv) -> None:
     r = env.client.post(
         "/api/brands",

@@ -147,33 +147,3 @@ def test_an_agent_works_an_inbox_item(web: WebEnv) -> None:
     # without the token nothing changes
     r = client.post(f"/inbox/{item.id}/resolve")
     assert r.status_code == 403
-
-
-def test_overview_cache_expires_and_follows_brand_changes(web: WebEnv) -> None:
-    from socialloop.web.overview import OverviewCache
-
-    web.ws.add_brand("Acme", "acme")
-    web.ws.store.upsert_posts([make_post("1", "acme one")])
-    web.ws.edit_brand("Acme", query="acme")
-    now = [0.0]
-    web.state.overview = OverviewCache(60, clock=lambda: now[0], min_seconds=0)
-    client = web.login("viewer")
-    assert "<b>1</b> posts" in client.get("/").text
-    # new posts show once the cached cards are 60 s old
-    web.ws.store.upsert_posts([make_post("2", "acme two")])
-    web.ws.edit_brand("Acme", query="acme")  # same definition: the cache stays
-    assert "<b>1</b> posts" in client.get("/").text
-    now[0] += 61
-    assert "<b>2</b> posts" in client.get("/").text
-    # a changed brand shows at once
-    web.ws.edit_brand("Acme", query="one")
-    assert "<b>1</b> posts" in client.get("/").text and "<code>one</code>" in client.get("/").text
-
-
-def test_cheap_overviews_are_never_cached(web: WebEnv) -> None:
-    web.ws.add_brand("Acme", "acme")
-    client = web.login("viewer")
-    assert "<b>0</b> posts" in client.get("/").text
-    web.ws.store.upsert_posts([make_post("1", "acme one")])
-    web.ws.edit_brand("Acme", query="acme")
-    assert "<b>1</b> posts" in client.get("/").text

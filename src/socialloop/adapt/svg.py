@@ -70,6 +70,12 @@ def line_chart(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
             f"<title>{escape(name)}</title></polyline>"
         )
+        if n <= 40:  # few points (one day alone draws no line): mark each one
+            parts.extend(
+                f'<circle cx="{_num(x(i))}" cy="{_num(y(v))}" r="3" fill="{colour}">'
+                f"<title>{escape(name)} {escape(labels[i])}: {_fmt(v)}</title></circle>"
+                for i, v in enumerate(values[:n])
+            )
         lx = pad_l + 8 + 120 * k
         parts.append(
             f'<rect x="{lx}" y="6" width="10" height="10" fill="{colour}"/>'

@@ -41,7 +41,7 @@ def serve_cmd(host: str, port: int, workspace: Path | None) -> None:
             "No users yet: add one with `socialloop user add NAME --role admin --password-stdin`.",
             err=True,
         )
-    click.echo(f"socialloop dashboard: http://{host}:{port}/  (API docs: /api/docs)")
+    click.echo(f"socialloop dashboard: http://{host}:{port}/  (OpenAPI: /api/openapi.json)")
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

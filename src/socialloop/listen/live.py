@@ -121,6 +121,9 @@ def after_ingest(workspace: Workspace, post_pks: Sequence[int]) -> None:
     pipeline = Pipeline(build_steps(workspace.settings, None, workspace.store))
     pipeline.run(workspace.store, workers=workspace.settings.workers)
     from socialloop.engage.triage import triage_posts
+    from socialloop.web.rollups import refresh_overview
+
+    refresh_overview(workspace, post_pks)  # the dashboard overview's days these posts fall on
 
     triage_posts(workspace, post_pks)
 

@@ -503,3 +503,32 @@ api_tokens = Table(
     Column("revoked_at", DateTime),
     Index("ix_api_tokens_user", "user_id"),
 )
+
+# -- ADAPT web: the overview's daily rollups (migration 0011) -------------------------------
+
+# Per brand and UTC day (``YYYY-MM-DD``): posts, engagement and sentiment counts toward the
+# brand, kept up to date at the end of every ingest / enrichment (``web.rollups``) so the
+# dashboard's overview never scans posts. No foreign key: rows of a removed brand are ignored
+# and dropped at the next full refresh.
+overview_days = Table(
+    "overview_days",
+    metadata,
+    Column("brand_id", PK, primary_key=True),
+    Column("day", String, primary_key=True),
+    Column("posts", Integer, nullable=False),
+    Column("engagement", BigInteger, nullable=False),
+    Column("positive", Integer, nullable=False),
+    Column("neutral", Integer, nullable=False),
+    Column("negative", Integer, nullable=False),
+    Index("ix_overview_days_day", "day"),
+)
+
+# Which brand definition each brand's rollups were built for: a brand whose query differs
+# (changed outside the web app) or that has no row is rebuilt before it is shown.
+overview_brands = Table(
+    "overview_brands",
+    metadata,
+    Column("brand_id", PK, primary_key=True),
+    Column("query", Text, nullable=False),
+    Column("refreshed_at", DateTime, nullable=False),
+)

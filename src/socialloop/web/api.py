@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from socialloop.web.auth import Agent, Analyst, Viewer
+from socialloop.web.rollups import refresh_brand
 from socialloop.web.state import State
 
 router = APIRouter(prefix="/api")
@@ -140,6 +141,7 @@ def create_brand(
             assumptions=body.assumptions,
             accounts=body.accounts,
         )
+        refresh_brand(state.workspace, brand)  # the overview's rollups follow at once
     return {**brand.to_dict(), "matched": matched}
 
 
@@ -160,6 +162,7 @@ def edit_brand(
             assumptions=body.assumptions,
             accounts=body.accounts,
         )
+        refresh_brand(state.workspace, brand)  # the overview's rollups follow at once
     return {**brand.to_dict(), "matched": matched}
 
 

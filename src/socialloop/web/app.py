@@ -1,5 +1,7 @@
 """The web app factory: ``create_app(workspace_root)`` builds the FastAPI app that serves the
-REST API under /api (OpenAPI at /api/openapi.json, docs at /api/docs) and the dashboard.
+REST API under /api (the OpenAPI document at /api/openapi.json; no Swagger UI or ReDoc page:
+both load their scripts from a CDN, and nothing here may load from the network) and the
+dashboard.
 
 Library errors become HTTP answers here (400 bad input, 404 unknown, 409 conflict); a request
 without credentials gets 401 on the API and a redirect to the login page on the dashboard; a
@@ -112,7 +114,7 @@ def create_app(workspace_root: Path, *, environ: dict[str, str] | None = None) -
         description="Listen, learn, engage, adapt: the socialloop REST API. Authenticate with "
         "`Authorization: Bearer TOKEN` (see `socialloop token create`).",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI and ReDoc fetch their scripts from a CDN: not offline
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -125,9 +127,8 @@ def create_app(workspace_root: Path, *, environ: dict[str, str] | None = None) -
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path != "/api/docs":  # Swagger UI loads its script from a CDN
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
     _install_handlers(app)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from socialloop.errors import NotFound, QueryError
 from socialloop.web.api import parse_when
 from socialloop.web.auth import SESSION_COOKIE, Viewer
+from socialloop.web.overview import brand_cards
 from socialloop.web.render import page
 from socialloop.web.state import AppState, State
 
@@ -109,7 +110,7 @@ def overview(
     who: Viewer,
     state: State,
 ) -> HTMLResponse:
-    cards = state.overview.cards(state.workspace)
+    cards = brand_cards(state.workspace)  # from the daily rollups: no scan of posts
     return page(request, state, who, "overview.html", {"brands": cards})
 
 

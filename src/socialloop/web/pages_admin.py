@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from socialloop.errors import SocialloopError
 from socialloop.web.auth import Admin, Principal
 from socialloop.web.render import page
+from socialloop.web.rollups import refresh_brand
 from socialloop.web.state import AppState, State
 from socialloop.web.users import ROLES
 
@@ -69,6 +70,7 @@ def add_brand(
     try:
         with state.write_lock:
             brand, matched = state.workspace.add_brand(name, query, competitor=bool(competitor))
+            refresh_brand(state.workspace, brand)
     except SocialloopError as exc:
         return _render(request, state, who, {"error": str(exc)}, 400)
     return _back(f"Added {brand.name}: {matched:,} stored posts match.")
@@ -85,6 +87,7 @@ def edit_brand(
     try:
         with state.write_lock:
             brand, matched = state.workspace.edit_brand(name, query=query)
+            refresh_brand(state.workspace, brand)
     except SocialloopError as exc:
         return _render(request, state, who, {"error": str(exc)}, 400)
     return _back(f"Saved {brand.name}: {matched or 0:,} stored posts match.")

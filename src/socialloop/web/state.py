@@ -19,7 +19,6 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
 from socialloop.errors import ConfigError
-from socialloop.web.overview import OverviewCache
 from socialloop.web.users import Users
 from socialloop.workspace import Workspace
 
@@ -35,7 +34,6 @@ class WebSettings:
     session_hours: float = 12.0
     secure_cookies: bool = False
     max_ingest_bytes: int = 64 * 1024 * 1024
-    overview_cache_seconds: float = 60.0
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -53,14 +51,10 @@ class WebSettings:
             raise ConfigError("[web] secure_cookies must be true or false")
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
             raise ConfigError("[web] max_ingest_bytes must be a positive integer")
-        ttl = table.get("overview_cache_seconds", default.overview_cache_seconds)
-        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl < 0:
-            raise ConfigError("[web] overview_cache_seconds must be a number >= 0")
         return cls(
             session_hours=float(hours),
             secure_cookies=secure,
             max_ingest_bytes=size,
-            overview_cache_seconds=float(ttl),
         )
 
 
@@ -70,7 +64,6 @@ class AppState:
     users: Users
     templates: Jinja2Templates
     web: WebSettings
-    overview: OverviewCache
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -88,7 +81,6 @@ class AppState:
             users=Users(ws.store),
             templates=templates,
             web=web,
-            overview=OverviewCache(web.overview_cache_seconds),
         )
 
     def close(self) -> None:
