@@ -147,3 +147,18 @@ def test_an_agent_works_an_inbox_item(web: WebEnv) -> None:
     # without the token nothing changes
     r = client.post(f"/inbox/{item.id}/resolve")
     assert r.status_code == 403
+
+
+def test_the_inbox_item_offers_the_best_fitting_saved_reply_first(web: WebEnv) -> None:
+    from socialloop.engage.replies import Replies
+
+    item_id = seed_inbox(web.ws, "acme how do I pair the headphones with my phone?")
+    replies = Replies(Inbox(web.ws))
+    replies.save("refund", "Sorry {author}, your refund is on its way.", lang="en", actor="t")
+    replies.save(
+        "pairing", "Hi {author}: to pair the headphones, hold the button for 5 s.", lang="en",
+        actor="t",
+    )  # fmt: skip
+    page = web.login("agent").get(f"/inbox/{item_id}")
+    assert page.status_code == 200
+    assert page.text.index('value="pairing"') < page.text.index('value="refund"')

@@ -58,7 +58,8 @@ def _item_context(state: AppState, item_id: int) -> dict[str, Any]:
         "nodes": thread_nodes(state, item.post_id),
         "notes": inbox.notes(item_id),
         "replies": replies.of_item(item_id),
-        "saved": replies.saved(),
+        # saved replies, the best fit for this post first (similarity, its language first)
+        "saved": [s for s, _ in replies.suggest(item_id, limit=100)],
         "agents": [a.name for a in list_agents(state.workspace.store)],
     }
 
