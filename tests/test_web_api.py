@@ -42,6 +42,13 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/api/inbox/1/assign", {"agent": "nobody"}, "agent"),
     ("POST", "/api/inbox/1/reply", {"text": "hello"}, "agent"),
     ("POST", "/api/inbox/1/resolve", None, "agent"),
+    ("GET", "/api/inbox/rules", None, "agent"),
+    ("PATCH", "/api/inbox/rules", {"spike_k": 3.5}, "admin"),
+    ("POST", "/api/inbox/triage", {"again": False}, "analyst"),
+    ("POST", "/api/inbox/1/note", {"text": "checking"}, "agent"),
+    ("POST", "/api/inbox/1/dismiss", {"reason": "spam"}, "agent"),
+    ("GET", "/api/saved-replies", None, "agent"),
+    ("POST", "/api/saved-replies", {"name": "hi", "text": "Hi {author}!"}, "analyst"),
 ]
 
 INGEST_BODY = orjson.dumps(
@@ -250,3 +257,20 @@ def test_inbox_api_works_an_item(web: WebEnv) -> None:
     assert again.status_code == 409
     thread = web.client.get("/api/threads/twitter:q", headers=web.bearer("viewer")).json()
     assert thread["root_id"] == "twitter:q" and thread["size"] == 2
+
+
+def test_inbox_rules_are_editable_through_the_api_and_apply_at_once(env: WebEnv) -> None:
+    agent, admin = env.bearer("agent"), env.bearer("admin")
+    rules = env.client.get("/api/inbox/rules", headers=agent).json()
+    assert rules["spike_k"] == 3.0
+    r = env.client.patch("/api/inbox/rules", json={"spike_k": 4.5}, headers=admin)
+    assert r.status_code == 200 and r.json()["spike_k"] == 4.5
+    assert "spike_k = 4.5" in (env.ws.settings.root / "socialloop.toml").read_text()
+    assert env.client.get("/api/inbox/rules", headers=agent).json()["spike_k"] == 4.5
+    bad = env.client.patch("/api/inbox/rules", json={"spike_k": "lots"}, headers=admin)
+    assert bad.status_code in (400, 422) and "spike_k" in bad.text
+    r = env.client.post("/api/saved-replies", json={"name": "hi", "text": "Hi {author}!"},
+                        headers=env.bearer("analyst"))  # fmt: skip
+    assert r.status_code == 201
+    names = [s["name"] for s in env.client.get("/api/saved-replies", headers=agent).json()]
+    assert names == ["hi"]

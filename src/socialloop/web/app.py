@@ -132,11 +132,11 @@ def create_app(workspace_root: Path, *, environ: dict[str, str] | None = None) -
         return response
 
     _install_handlers(app)
-    from socialloop.web import api, pages, pages_admin, pages_inbox, pages_insights
+    from socialloop.web import api, api_inbox, pages, pages_admin, pages_inbox, pages_insights
     from socialloop.web.render import install_filters
 
     install_filters(state)
-    for module in (api, pages, pages_inbox, pages_insights, pages_admin):
+    for module in (api_inbox, api, pages, pages_inbox, pages_insights, pages_admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
