@@ -42,6 +42,9 @@ def _rate(posts: int, cpu: float) -> int:
 
 def _usual_stack(texts: list[str], ours: float, steps: list[str]) -> None:
     """lingua (all languages) + VADER (+ MiniLM if installed) on ``texts``, one JSON line each."""
+    if not texts:
+        _emit({"benchmark": "enrich_usual_stack", "skipped": True, "reason": "--usual-posts 0"})
+        return
     missing = [m for m in ("lingua", "vaderSentiment") if importlib.util.find_spec(m) is None]
     if missing:
         _emit(

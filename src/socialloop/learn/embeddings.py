@@ -13,7 +13,8 @@ emoji) that MiniLM would cut into pieces are vocabulary entries of their own. Li
 ``http`` and handles ``@user`` first, as in TweetEval.
 
 The vectors go to the ``embeddings`` table (one row per post: model, dim, float16 bytes), not
-to the enrichments JSON; ``write_embeddings`` does that.
+to the enrichments JSON: the pipeline upserts them with the batch's other results, and
+``write_embeddings`` writes vectors computed elsewhere.
 """
 
 from __future__ import annotations
@@ -40,11 +41,15 @@ _USER = re.compile(r"@\w+")
 # words (letters/digits, unicode), or one other non-space character (punctuation, emoji)
 _PRETOKEN = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
 _MAX_WORD = 100
+# Distinct texts whose vectors the embedding step remembers before the memo is reset.
+_MEMO_SIZE = 50_000
 
 
 def preprocess(text: str) -> str:
     """Links -> ``http``, handles -> ``@user``, lower-cased, accents stripped."""
     text = _USER.sub("@user", _URL.sub("http", text)).lower()
+    if text.isascii():  # nothing to decompose, no combining marks
+        return text
     text = unicodedata.normalize("NFD", text)
     return "".join(c for c in text if unicodedata.category(c) != "Mn")
 
@@ -149,8 +154,9 @@ class EmbeddingEnricher:
 
     ``values["embedding"]`` is the vector as float16 bytes (``np.frombuffer(b, "<f2")``) and
     ``values["embedding_dim"]`` its length; the pipeline writes the bytes to the
-    ``embeddings`` table (``write_embeddings``) and keeps only ``embedding_dim`` (and the model
-    name) in the enrichments JSON."""
+    ``embeddings`` table and keeps only ``embedding_dim`` (and the model name) in the
+    enrichments JSON. A text's vector depends on the text alone, so each distinct text is
+    embedded once and remembered (retweets and copied texts are common)."""
 
     name = "embedding"
     version = "1"
@@ -159,6 +165,7 @@ class EmbeddingEnricher:
 
     def __init__(self, embedder: StaticEmbedder | None = None) -> None:
         self._embedder = embedder
+        self._memo: dict[str, bytes] = {}  # text -> its vector (a text's vector is its own)
 
     @property
     def embedder(self) -> StaticEmbedder:
@@ -171,20 +178,25 @@ class EmbeddingEnricher:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._embedder = state.get("_embedder")
+        self._memo = {}
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]:
         emb = self.embedder
-        matrix = emb.encode(item.post.text for item in batch).astype("<f2")
+        memo = self._memo
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+        texts = [item.post.text for item in batch]
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            matrix = emb.encode(missing).astype("<f2")
+            memo.update(zip(missing, (row.tobytes() for row in matrix), strict=True))
+        dim, name = emb.dim, emb.name
         return [
             Result(
-                values={
-                    "embedding": row.tobytes(),
-                    "embedding_dim": emb.dim,
-                    "embedding_model": emb.name,
-                },
+                values={"embedding": memo[t], "embedding_dim": dim, "embedding_model": name},
                 confidence=None,
             )
-            for row in matrix
+            for t in texts
         ]
 
 

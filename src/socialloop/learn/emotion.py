@@ -101,6 +101,10 @@ def _sigmoid(x: FloatArray) -> FloatArray:
     return result
 
 
+# Distinct (text, language) pairs whose emotions the step remembers before the memo is reset.
+_MEMO_SIZE = 100_000
+
+
 class EmotionEnricher:
     """LEARN step "emotion": the top emotion (or "none") and every emotion over its threshold."""
 
@@ -118,6 +122,8 @@ class EmotionEnricher:
             self.version = f"{type(self).version}+accurate"
         self._model: LinearHashedModel | None = None
         self._thresholds: FloatArray | None = None
+        # (text, lang) -> (emotion, emotions, confidence) in fast mode
+        self._memo: dict[tuple[str, str | None], tuple[str, list[str], float]] = {}
 
     @property
     def model(self) -> LinearHashedModel:
@@ -209,11 +215,27 @@ class EmotionEnricher:
             return []
         texts = [item.post.text or "" for item in batch]
         langs = [_lang(item) for item in batch]
-        emotion, emotions, confidence = self._decide(self.predict_proba(texts, langs))
-        return [
-            Result(values={"emotion": e, "emotions": es}, confidence=c)
-            for e, es, c in zip(emotion, emotions, confidence, strict=True)
-        ]
+        if self.heads is not None:  # the transformer scores a batch at once: no memo
+            emotion, emotions, confidence = self._decide(self.predict_proba(texts, langs))
+            return [
+                Result(values={"emotion": e, "emotions": es}, confidence=c)
+                for e, es, c in zip(emotion, emotions, confidence, strict=True)
+            ]
+        # fast mode: a post's emotions depend on its text and language alone (row-wise
+        # arithmetic), so each distinct pair is scored once and remembered
+        memo = self._memo
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+        keys = list(zip(texts, langs, strict=True))
+        missing = [k for k in dict.fromkeys(keys) if k not in memo]
+        if missing:
+            probs = self.predict_proba([t for t, _ in missing], [lang for _, lang in missing])
+            memo.update(zip(missing, zip(*self._decide(probs), strict=True), strict=True))
+        out: list[Result] = []
+        for key in keys:
+            e, es, c = memo[key]
+            out.append(Result(values={"emotion": e, "emotions": list(es)}, confidence=c))
+        return out
 
 
 def _lang(item: Item) -> str | None:

@@ -78,6 +78,8 @@ STACK_SENTIMENT: Mapping[str, bool] = MappingProxyType(
 )
 
 FloatArray = npt.NDArray[np.float32]
+# Distinct texts whose text features an intent step remembers before the memo is reset.
+_MEMO_SIZE = 100_000
 
 
 class IntentModelMissing(SocialloopError):
@@ -201,7 +203,12 @@ class HeadsModel:
         self, texts: Sequence[str], rules: FloatArray, sentiment: FloatArray
     ) -> dict[str, npt.NDArray[np.float64]]:
         """Final probability per head (>= 0.5 means the label applies)."""
-        logits = self.logits(texts)
+        return self.stacked_logits(self.logits(texts), rules, sentiment)
+
+    def stacked_logits(
+        self, logits: npt.NDArray[np.float64], rules: FloatArray, sentiment: FloatArray
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """:meth:`stacked` from the head logits (:meth:`logits`) of the texts."""
         out: dict[str, npt.NDArray[np.float64]] = {}
         for j, head in enumerate(self.heads):
             st = self.stackers.get(head)
@@ -253,6 +260,8 @@ class IntentEnricher:
         self._rules: dict[str, re.Pattern[str]] | None = None
         self._agent_reply: re.Pattern[str] | None = None
         self._sentiment: Any = None
+        # text -> (rule counts, agent-reply flag, head logits): see _text_features
+        self._memo: dict[str, tuple[FloatArray, float, npt.NDArray[np.float64]]] = {}
 
     @property
     def model(self) -> HeadsModel:
@@ -281,15 +290,47 @@ class IntentEnricher:
         probs: FloatArray = self._sentiment.predict_proba(list(texts))
         return probs
 
+    def _text_features(
+        self, texts: Sequence[str]
+    ) -> tuple[FloatArray, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per text: the cue-rule counts, the customer-care reply flag and the head logits.
+
+        They depend on the text alone, so each distinct text is computed once (a retweet or a
+        copied text comes from the memo) and the rows are gathered back in ``texts`` order."""
+        memo = self._memo
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            rules = rule_features(missing, self.rules)
+            search = self.agent_reply.search
+            agent = [1.0 if t and search(t.replace("’", "'")) else 0.0 for t in missing]
+            logits = self.model.logits(missing)
+            for i, t in enumerate(missing):
+                memo[t] = (rules[i], agent[i], logits[i])
+        rows = [memo[t] for t in texts]
+        k = len(self.model.heads)
+        if not rows:
+            return (
+                np.zeros((0, len(FAMILIES)), dtype=np.float32),
+                np.zeros(0, dtype=np.float64),
+                np.zeros((0, k), dtype=np.float64),
+            )
+        return (
+            np.stack([r[0] for r in rows]),
+            np.array([r[1] for r in rows], dtype=np.float64),
+            np.stack([r[2] for r in rows]),
+        )
+
     def scores(
         self, texts: Sequence[str], sentiment: FloatArray | None = None
     ) -> tuple[dict[str, npt.NDArray[np.float64]], FloatArray]:
         """Probability of every intent (vectors over ``texts``) and the rule counts."""
         model = self.model
-        rules = rule_features(texts, self.rules)
+        rules, agent, logits = self._text_features(texts)
         if sentiment is None:
             sentiment = self._sentiment_probs(texts)
-        heads = model.stacked(texts, rules, sentiment)
+        heads = model.stacked_logits(logits, rules, sentiment)
         col = {f: i for i, f in enumerate(FAMILIES)}
         # Rule floor for complaints the English-heavy head misses (other languages): several
         # complaint cues, unless the sentiment is clearly positive.
@@ -300,9 +341,6 @@ class IntentEnricher:
         )
         complaint = np.maximum(heads["complaint"], floor)
         # a customer-care reply ("sorry to hear, DM us") is about a problem, not one
-        agent = np.array(
-            [1.0 if t and self.agent_reply.search(t.replace("’", "'")) else 0.0 for t in texts]
-        )
         complaint = complaint * (1.0 - 0.85 * agent)
         question = heads["question"]
         praise = _sigmoid(
@@ -353,17 +391,25 @@ class IntentEnricher:
             if p is not None:
                 sentiment[i] = p
         probs, rules = self.scores(texts, sentiment)
-        col = {f: i for i, f in enumerate(FAMILIES)}
+        columns = [probs[label].tolist() for label in INTENTS]
+        request, buy, go, do = (
+            rules[:, FAMILIES.index(f)].tolist() for f in ("request", "buy", "go", "do")
+        )
         results: list[Result] = []
         for i in range(len(batch)):
-            scores = {label: round(float(probs[label][i]), 4) for label in INTENTS}
-            labels = [label for label in INTENTS if probs[label][i] >= 0.5]
+            row = [col[i] for col in columns]
+            scores = {label: round(p, 4) for label, p in zip(INTENTS, row, strict=True)}
+            labels = [label for label, p in zip(INTENTS, row, strict=True) if p >= 0.5]
             if "complaint" in labels and "praise" in labels:
                 labels.remove("praise" if scores["complaint"] >= scores["praise"] else "complaint")
-            moment = _moment(labels, {f: float(rules[i, j]) for f, j in col.items()})
+            cues = {"request": request[i], "buy": buy[i], "go": go[i], "do": do[i]}
             results.append(
                 Result(
-                    values={"intent": labels, "moment": moment, "intent_scores": scores},
+                    values={
+                        "intent": labels,
+                        "moment": _moment(labels, cues),
+                        "intent_scores": scores,
+                    },
                     confidence=max(scores.values()),
                 )
             )

@@ -290,6 +290,8 @@ WEIGHTS: Mapping[str, tuple[float, float, float, float, float]] = MappingProxyTy
 )
 BIAS: tuple[float, float, float, float, float] = (-2.5, -2.5, -2.5, -2.5, -2.5)
 CUE_CAP = 2.0
+# Distinct texts whose cue counts a stage step remembers before the memo is reset.
+_ROW_MEMO = 100_000
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -379,6 +381,8 @@ def cue_counts(
 
 
 def _as_float(x: Any) -> float:
+    if x.__class__ is float:  # the usual case, without the try
+        return x if math.isfinite(x) else 0.0
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -444,6 +448,7 @@ class JourneyEnricher:
     def __init__(self) -> None:
         self._cues: CuePattern | None = None
         self._memo: dict[str, int] = {}
+        self._rows: dict[str, FloatArray] = {}  # text -> its cue_counts row
         self.weights: FloatArray = np.array([WEIGHTS[f] for f in FEATURES], dtype=np.float64)
         self.bias: FloatArray = np.array(BIAS, dtype=np.float64)
 
@@ -454,9 +459,23 @@ class JourneyEnricher:
             self._cues = compile_cues()
         return self._cues
 
+    def _cue_rows(self, texts: Sequence[str]) -> FloatArray:
+        """:func:`cue_counts` of ``texts``, each distinct text counted once (rows depend on
+        the text alone; a retweet or a copied text comes from the memo)."""
+        memo = self._rows
+        if len(memo) > _ROW_MEMO:
+            memo.clear()
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            counted = cue_counts(missing, self.cues, self._memo)
+            memo.update(zip(missing, counted, strict=True))
+        if not texts:
+            return np.zeros((0, len(CUE_FAMILIES) + 2), dtype=np.float64)
+        return np.stack([memo[t] for t in texts])
+
     def features(self, texts: Sequence[str], priors: Sequence[Mapping[str, Any]]) -> FloatArray:
         """The feature matrix, columns as :data:`FEATURES`."""
-        cues = cue_counts(texts, self.cues, self._memo)
+        cues = self._cue_rows(texts)
         k = len(CUE_FAMILIES)
         consider = list(CUE_FAMILIES).index("consider")
         recommend = list(CUE_FAMILIES).index("recommend")
@@ -492,16 +511,14 @@ class JourneyEnricher:
         scores = self.scores(texts, [item.prior for item in batch])
         best = scores.argmax(axis=1)
         results: list[Result] = []
-        for i, j in enumerate(best):
-            top = float(scores[i, j])
-            stage = STAGES[int(j)] if top >= THRESHOLD else NONE
+        for row, j in zip(scores.tolist(), best.tolist(), strict=True):
+            top = row[j]
+            stage = STAGES[j] if top >= THRESHOLD else NONE
             results.append(
                 Result(
                     values={
                         "stage": stage,
-                        "stage_scores": {
-                            s: round(float(scores[i, c]), 4) for c, s in enumerate(STAGES)
-                        },
+                        "stage_scores": {s: round(p, 4) for s, p in zip(STAGES, row, strict=True)},
                     },
                     confidence=round(top if stage != NONE else 1.0 - top, 4),
                 )

@@ -57,6 +57,8 @@ TOP_K = 3
 TOP_K_ACCURATE = 5
 # Groups of at least this many posts go to lingua's multi-threaded API.
 _PARALLEL_MIN = 16
+# Decisions a step remembers per (text, declared language) before the memo is reset.
+_MEMO_SIZE = 100_000
 #: Factor applied to the declared language's probability (see module docstring).
 DECLARED_BOOST = 8.0
 #: Share of romanised-Hindi function words from which a Latin-script post is "hi".
@@ -257,6 +259,8 @@ class LanguageEnricher:
         self._lingua_only = self._lingua_set - self._fast_set
         self._fast: FastLangid | None = None
         self._declared_memo: dict[str, str | None] = {}
+        # (text, declared code) -> decision (the settings above are fixed once built)
+        self._memo: dict[tuple[str, str | None], tuple[str, float]] = {}
 
     # -- back ends, loaded on first use
 
@@ -330,12 +334,34 @@ class LanguageEnricher:
         decided there when the best probability reaches the threshold and agrees with the
         declared language (fast mode); otherwise its top candidates (plus the declared
         language) go to lingua, and :func:`combine_declared` weighs the declared language.
-        The rules run on the probability matrix with numpy, no per-post loop over languages."""
+        The rules run on the probability matrix with numpy, no per-post loop over languages.
+
+        A decision depends on the text and the declared language alone, so each distinct pair
+        is decided once and remembered (retweets and copied texts are common). lingua's
+        confidences themselves vary in the last bits from call to call (its multi-threaded
+        and single-text paths, and repeated calls, differ by up to ~1e-15)."""
         decl = list(declared) if declared is not None else [None] * len(texts)
         if len(decl) != len(texts):
             raise ValueError("texts and declared must have the same length")
-        codes = [self._declared(d) for d in decl]
+        keys = [(text, self._declared(d)) for text, d in zip(texts, decl, strict=True)]
+        memo = self._memo
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+        missing = [k for k in dict.fromkeys(keys) if k not in memo]
+        if missing:
+            found = self._detect_distinct([t for t, _ in missing], [c for _, c in missing])
+            memo.update(zip(missing, found, strict=True))
+        return [memo[k] for k in keys]
+
+    def _detect_distinct(
+        self, texts: Sequence[str], codes: Sequence[str | None]
+    ) -> list[tuple[str, float]]:
+        """:meth:`detect_many` on texts not seen before (``codes``: the normalised declared
+        languages). Posts whose cleaned text and declared language are the same as an earlier
+        one's (a retweet, a copied text) are decided once."""
         out: list[tuple[str, float]] = [(UND, 0.0)] * len(texts)
+        first: dict[tuple[str, str | None], int] = {}
+        copies: list[tuple[int, int]] = []
         probs: dict[int, list[tuple[str, float]]] = {}  # posts decided outside the fast matrix
         pending: dict[frozenset[str], list[tuple[int, str]]] = {}
         fast_rows: list[int] = []
@@ -343,6 +369,10 @@ class LanguageEnricher:
         for i, text in enumerate(texts):
             cleaned = clean_text(text)
             if not _has_letters(cleaned):
+                continue
+            seen = first.setdefault((cleaned, codes[i]), i)
+            if seen != i:
+                copies.append((i, seen))
                 continue
             special = self._special(cleaned)
             if special is None:
@@ -366,13 +396,15 @@ class LanguageEnricher:
                 probs[i] = merge(probs[i], confirmed)
         for i, p in probs.items():
             out[i] = combine_declared(p, codes[i], self.declared_boost) if p else (UND, 0.0)
+        for i, seen in copies:
+            out[i] = out[seen]
         return out
 
     def _decide_fast(
         self,
         rows: list[int],
         cleaned: list[str],
-        codes: list[str | None],
+        codes: Sequence[str | None],
         out: list[tuple[str, float]],
         probs: dict[int, list[tuple[str, float]]],
         pending: dict[frozenset[str], list[tuple[int, str]]],

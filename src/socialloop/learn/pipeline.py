@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, or_, select
+import orjson
+from sqlalchemy import Connection, Table, and_, delete, exists, func, or_, select
 
 from socialloop.errors import SocialloopError
 from socialloop.learn.base import Enricher, Item, Result
@@ -23,13 +25,14 @@ from socialloop.store import Store
 from socialloop.store.schema import (
     authors,
     brand_labels,
+    embeddings,
     enrichments,
     post_brands,
     post_labels,
     posts,
 )
 from socialloop.store.store import POST_COLUMNS, row_to_post
-from socialloop.store.writer import dialect_insert, execute_many
+from socialloop.store.writer import dialect_insert
 
 ProgressHook = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -132,44 +135,87 @@ class _Done:
     redo: dict[str, list[int]] = field(default_factory=dict)
 
 
+def _items(
+    todo: Sequence[tuple[int, Post]],
+    sources: Sequence[tuple[str, dict[int, dict[str, Any]]]],
+    batch: _Batch,
+) -> list[Item]:
+    """One item per post: its prior merges what each needed step produced in this pass
+    (``sources``: step name -> pk -> values), else what is stored for it."""
+    stored = batch.stored
+    nothing: dict[str, tuple[str, dict[str, Any]]] = {}
+    items = []
+    brands_of = batch.brands
+    if not stored and len(sources) <= 2:  # the common case, without the general loop
+        fresh = [m for _, m in sources] + [{}, {}]
+        first, second = fresh[0], fresh[1]
+        empty: dict[str, Any] = {}
+        for pk, post in todo:
+            brands = brands_of.get(pk)
+            items.append(
+                Item(
+                    pk=pk,
+                    post=post,
+                    prior={**first.get(pk, empty), **second.get(pk, empty)},
+                    brands=tuple(brands) if brands else (),
+                )
+            )
+        return items
+    for pk, post in todo:
+        prior: dict[str, Any] = {}
+        for need, made in sources:
+            values = made.get(pk)
+            if values is not None:
+                prior.update(values)
+            elif need in stored.get(pk, nothing):
+                prior.update(stored[pk][need][1])
+        brands = brands_of.get(pk)
+        items.append(Item(pk=pk, post=post, prior=prior, brands=tuple(brands) if brands else ()))
+    return items
+
+
 def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
     """Run every step that is due on the batch, in order, feeding each step the values the
     steps it requires produced (fresh from this pass, else as stored). Runs in a worker
     process when the pipeline has workers, so it only takes and returns picklable data."""
     producer = {f: s.name for s in steps for f in s.produces}
-    fresh: dict[int, dict[str, dict[str, Any]]] = {pk: {} for pk, _ in batch.posts}
+    stored = batch.stored
+    nothing: dict[str, tuple[str, dict[str, Any]]] = {}
+    fresh: dict[str, dict[int, dict[str, Any]]] = {}  # step -> pk -> values from this pass
+    shared: dict[tuple[str, ...], list[Item]] = {}
     done = _Done([], {}, {})
     for step in steps:
-        needs = sorted({producer[f] for f in step.requires})
-        todo = [
-            (pk, post)
-            for pk, post in batch.posts
-            if batch.stored.get(pk, {}).get(step.name, ("", {}))[0] != step.version
-        ]
+        name, version = step.name, step.version
+        if stored:
+            todo = [
+                (pk, post)
+                for pk, post in batch.posts
+                if stored.get(pk, nothing).get(name, ("", {}))[0] != version
+            ]
+            redo = [pk for pk, _ in todo if name in stored.get(pk, nothing)]
+        else:  # nothing stored for this batch: every step is due on every post
+            todo, redo = batch.posts, []
         if not todo:
             continue
-        done.redo[step.name] = [pk for pk, _ in todo if step.name in batch.stored.get(pk, {})]
-        items = []
-        for pk, post in todo:
-            prior: dict[str, Any] = {}
-            for name in needs:
-                if name in fresh[pk]:
-                    prior.update(fresh[pk][name])
-                elif name in batch.stored.get(pk, {}):
-                    prior.update(batch.stored[pk][name][1])
-            items.append(
-                Item(pk=pk, post=post, prior=prior, brands=tuple(batch.brands.get(pk, ())))
-            )
+        done.redo[name] = redo
+        needs = tuple(sorted({producer[f] for f in step.requires}))
+        # steps due on the same posts with the same needs (language and embedding; sentiment
+        # and emotion) get the same items: the priors are complete before either runs
+        items = shared.get(needs) if todo is batch.posts else None
+        if items is None:
+            items = _items(todo, [(need, fresh.get(need, {})) for need in needs], batch)
+            if todo is batch.posts:
+                shared[needs] = items
         started = time.process_time()
         results = step.enrich(items)
-        done.seconds[step.name] = time.process_time() - started
+        done.seconds[name] = time.process_time() - started
         if len(results) != len(items):
             raise PipelineError(
-                f"step {step.name!r} returned {len(results)} results for {len(items)} posts"
+                f"step {name!r} returned {len(results)} results for {len(items)} posts"
             )
-        for item, res in zip(items, results, strict=True):
-            fresh[item.pk][step.name] = res.values
-        done.results.append((step.name, [i.pk for i in items], results))
+        pks = [pk for pk, _ in todo]
+        fresh[name] = {pk: res.values for pk, res in zip(pks, results, strict=True)}
+        done.results.append((name, pks, results))
     return done
 
 
@@ -221,8 +267,10 @@ class Pipeline:
         produces = {s.name: s.produces for s in self.steps}
         versions = {s.name: s.version for s in self.steps}
 
+        sql = _Statements()
+
         def finish(done: _Done) -> None:
-            self._write(store, done, produces, versions, brand_ids)
+            self._write(store, done, produces, versions, brand_ids, sql)
             for name, pks, _res in done.results:
                 by_name[name].processed += len(pks)
                 by_name[name].seconds += done.seconds.get(name, 0.0)
@@ -265,6 +313,7 @@ class Pipeline:
         stored for them and their brands."""
         last = 0
         names = [s.name for s in self.steps]
+        post_row: Any = None  # the namedtuple class of a selected row
         while True:
             with store.begin() as conn:
                 stmt = (
@@ -274,7 +323,12 @@ class Pipeline:
                     .order_by(posts.c.pk)
                     .limit(size)
                 )
-                rows = list(conn.execute(stmt))
+                result = conn.execute(stmt)
+                # plain named tuples: row_to_post reads ~28 fields by name, several times
+                # faster on a namedtuple than on SQLAlchemy's Row
+                if post_row is None:
+                    post_row = _named_rows(list(result.keys()))
+                rows = [post_row._make(r) for r in result.fetchall()]
                 if not rows:
                     return
                 pks = [r.pk for r in rows]
@@ -290,80 +344,152 @@ class Pipeline:
         produces: dict[str, tuple[str, ...]],
         versions: dict[str, str],
         brand_ids: dict[str, int],
+        sql: _Statements,
     ) -> None:
+        """All results of one batch in one transaction: one executemany per table (every
+        step's rows together), rows built as tuples (on SQLite with the JSON and timestamp
+        already serialised, as SQLAlchemy's types would store them)."""
         now = datetime.now(UTC).replace(tzinfo=None)
         with store.begin() as conn:
+            raw = conn.dialect.name == "sqlite"
+            stamp: Any = now.isoformat(" ", "microseconds") if raw else now
+            to_json = orjson.dumps
+            enr_rows: list[tuple[Any, ...]] = []
+            label_rows: list[tuple[Any, ...]] = []
+            brand_rows: list[tuple[Any, ...]] = []
+            vectors: list[tuple[Any, ...]] = []
             for name, pks, results in done.results:
                 fields = produces[name]
-                enr_rows: list[dict[str, Any]] = []
-                label_rows: list[dict[str, Any]] = []
-                brand_rows: list[dict[str, Any]] = []
-                vectors: list[tuple[int, bytes, str]] = []
+                version = versions[name]
+                _delete_old(conn, done.redo.get(name, []), fields)
                 for pk, res in zip(pks, results, strict=True):
-                    values = res.values
-                    vector = values.get("embedding")
-                    if isinstance(vector, bytes | bytearray):
-                        # vectors go to the embeddings table, not into JSON
-                        vectors.append((pk, bytes(vector), str(values.get("embedding_model"))))
-                        values = {k: v for k, v in values.items() if k != "embedding"}
+                    values = data = res.values
+                    if "embedding" in values:
+                        vector = values["embedding"]
+                        if isinstance(vector, (bytes, bytearray)):
+                            # vectors go to the embeddings table, not into JSON
+                            blob = bytes(vector)
+                            model = str(values.get("embedding_model"))
+                            vectors.append((pk, model, len(blob) // 2, blob))
+                            data = {k: v for k, v in values.items() if k != "embedding"}
+                    brand_values = res.brand_values
+                    if brand_values:
+                        data = {**data, "brands": brand_values}
+                    score = res.confidence
                     enr_rows.append(
-                        {
-                            "post_pk": pk,
-                            "step": name,
-                            "version": versions[name],
-                            "data": {
-                                **values,
-                                **({"brands": res.brand_values} if res.brand_values else {}),
-                            },
-                            "confidence": res.confidence,
-                            "updated_at": now,
-                        }
+                        (pk, name, version, to_json(data).decode() if raw else data, score, stamp)
                     )
-                    for f, label in _labels(res.values, fields):
-                        label_rows.append(
-                            {"field": f, "label": label, "post_pk": pk, "score": res.confidence}
-                        )
-                    for brand, values in res.brand_values.items():
+                    for f in fields:
+                        v = values.get(f)
+                        if v.__class__ is str:
+                            label_rows.append((f, v, pk, score))
+                        elif isinstance(v, (str, list, tuple)):
+                            label_rows.extend(_label_rows(f, v, pk, score))
+                    for brand, bvalues in brand_values.items():
                         bid = brand_ids.get(brand)
                         if bid is None:
                             continue
-                        for f, label in _labels(values, fields):
-                            score = values.get(f"{f}_score")
+                        for f, label in _labels(bvalues, fields):
+                            bscore = bvalues.get(f"{f}_score")
                             brand_rows.append(
-                                {
-                                    "brand_id": bid,
-                                    "field": f,
-                                    "label": label,
-                                    "post_pk": pk,
-                                    "score": score if isinstance(score, int | float) else None,
-                                }
+                                (
+                                    bid,
+                                    f,
+                                    label,
+                                    pk,
+                                    bscore if isinstance(bscore, int | float) else None,
+                                )
                             )
-                _delete_old(conn, done.redo.get(name, []), fields)
-                ins = dialect_insert(conn, enrichments)
-                execute_many(
-                    conn,
-                    ins.on_conflict_do_update(
-                        index_elements=[enrichments.c.post_pk, enrichments.c.step],
-                        set_={
-                            "version": ins.excluded.version,
-                            "data": ins.excluded.data,
-                            "confidence": ins.excluded.confidence,
-                            "updated_at": ins.excluded.updated_at,
-                        },
-                    ),
-                    enr_rows,
-                )
-                for table, rows in ((post_labels, label_rows), (brand_labels, brand_rows)):
-                    execute_many(conn, dialect_insert(conn, table).on_conflict_do_nothing(), rows)
-                if vectors:
-                    from socialloop.learn.embeddings import write_embeddings
+            sql.run(conn, "enrichments", enr_rows)
+            sql.run(conn, "post_labels", label_rows)
+            sql.run(conn, "brand_labels", brand_rows)
+            sql.run(conn, "embeddings", vectors)
 
-                    write_embeddings(
-                        conn,
-                        [v[0] for v in vectors],
-                        [v[1] for v in vectors],
-                        model=vectors[0][2],
-                    )
+
+def _label_rows(
+    f: str, v: str | list[Any] | tuple[Any, ...], pk: int, score: float | None
+) -> list[tuple[str, str, int, float | None]]:
+    """post_labels rows of one value: a string is one label, a list of strings many."""
+    if isinstance(v, str):
+        return [(f, v, pk, score)]
+    return [(f, x, pk, score) for x in v if isinstance(x, str)]
+
+
+# Per written table: its columns in the order the pipeline builds each row's tuple.
+_COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "enrichments": (
+        enrichments,
+        ("post_pk", "step", "version", "data", "confidence", "updated_at"),
+    ),
+    "post_labels": (post_labels, ("field", "label", "post_pk", "score")),
+    "brand_labels": (brand_labels, ("brand_id", "field", "label", "post_pk", "score")),
+    "embeddings": (embeddings, ("post_pk", "model", "dim", "vector")),
+}
+
+
+class _Statements:
+    """The run's four upserts, built once per run (compiled once on SQLite, where the rows go
+    to the driver's executemany as tuples; elsewhere through SQLAlchemy as dicts)."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+        self._raw: dict[str, tuple[str, list[int] | None]] = {}
+
+    def _statement(self, conn: Connection, name: str) -> Any:
+        stmt = self._built.get(name)
+        if stmt is not None:
+            return stmt
+        table, _ = _COLUMNS[name]
+        ins = dialect_insert(conn, table)
+        if name == "enrichments":
+            stmt = ins.on_conflict_do_update(
+                index_elements=[enrichments.c.post_pk, enrichments.c.step],
+                set_={
+                    "version": ins.excluded.version,
+                    "data": ins.excluded.data,
+                    "confidence": ins.excluded.confidence,
+                    "updated_at": ins.excluded.updated_at,
+                },
+            )
+        elif name == "embeddings":  # replaces the post's vector (one per post)
+            stmt = ins.on_conflict_do_update(
+                index_elements=[embeddings.c.post_pk],
+                set_={
+                    "model": ins.excluded.model,
+                    "dim": ins.excluded.dim,
+                    "vector": ins.excluded.vector,
+                },
+            )
+        else:
+            stmt = ins.on_conflict_do_nothing()
+        self._built[name] = stmt
+        return stmt
+
+    def run(self, conn: Connection, name: str, rows: list[tuple[Any, ...]]) -> None:
+        """Write ``rows`` (tuples in :data:`_COLUMNS` order) to table ``name``."""
+        if not rows:
+            return
+        keys = _COLUMNS[name][1]
+        stmt = self._statement(conn, name)
+        if conn.dialect.name != "sqlite":
+            conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows])
+            return
+        raw = self._raw.get(name)
+        if raw is None:
+            compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+            order = [keys.index(k) for k in compiled.positiontup or []]
+            raw = (str(compiled), None if order == list(range(len(keys))) else order)
+            self._raw[name] = raw
+        sql, perm = raw
+        if perm is not None:
+            rows = [tuple([row[i] for i in perm]) for row in rows]
+        conn.exec_driver_sql(sql, rows)
+
+
+def _named_rows(keys: Sequence[str]) -> Any:
+    """A namedtuple class with these fields (built at run time, hence typed Any)."""
+    make: Any = namedtuple
+    return make("_PostRow", keys)
 
 
 def _delete_old(conn: Connection, pks: Sequence[int], fields: Sequence[str]) -> None:

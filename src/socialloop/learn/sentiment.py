@@ -216,6 +216,10 @@ def _plan_brand(clauses: list[_Clause], pattern: re.Pattern[str]) -> tuple[str |
 # --- the enricher ------------------------------------------------------------------------------
 
 
+# Distinct (text, language) pairs whose probabilities the step remembers before a reset.
+_MEMO_SIZE = 100_000
+
+
 class SentimentEnricher:
     """LEARN step "sentiment": overall and per-brand polarity with probabilities."""
 
@@ -233,6 +237,9 @@ class SentimentEnricher:
             self.version = f"{type(self).version}+accurate"
         self._model: ProbaModel | None = None
         self._patterns: dict[str, re.Pattern[str]] = {}
+        self._rows: dict[tuple[str, str | None], FloatArray] = {}  # see _proba
+        self._plans: dict[tuple[str, tuple[str, ...]], list[tuple[str, str | None, bool]]] = {}
+        self._values: dict[tuple[str, str | None], dict[str, Any]] = {}  # (text, lang) -> values
 
     @property
     def model(self) -> ProbaModel:
@@ -246,6 +253,47 @@ class SentimentEnricher:
     def predict_proba(self, texts: Sequence[str]) -> Probs:
         return self.model.predict_proba(texts)
 
+    def _plan(self, text: str, brands: tuple[str, ...]) -> list[tuple[str, str | None, bool]]:
+        """Per brand: (brand, the clause to score or None for the whole post, mirror it?).
+        A pure function of the text and the brands, remembered per pair."""
+        key = (text, brands)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        plan = []
+        if len(brands) > 1 or (brands and _CLAUSE_SPLIT.search(text)):
+            clauses = split_clauses(text)
+            for brand in brands:
+                pattern = self._patterns.get(brand)
+                if pattern is None:
+                    pattern = self._patterns[brand] = brand_pattern(brand)
+                clause, mirror = _plan_brand(clauses, pattern)
+                plan.append((brand, clause, mirror))
+        else:
+            plan = [(brand, None, False) for brand in brands]
+        if len(self._plans) > _MEMO_SIZE:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _proba(self, texts: Sequence[str], langs: Sequence[str | None]) -> Probs:
+        """``model.predict_proba(texts, langs)``. In fast mode a row depends on its text and
+        language alone (hashed features, row-wise softmax), so each distinct pair is scored
+        once and remembered; the transformer (accurate mode) scores the batch as given."""
+        model = self.model
+        if self.heads is not None or not texts:
+            return model.predict_proba(texts, langs)
+        memo = self._rows
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+            self._values.clear()
+        keys = list(zip(texts, langs, strict=True))
+        missing = [k for k in dict.fromkeys(keys) if k not in memo]
+        if missing:
+            found = model.predict_proba([t for t, _ in missing], [lang for _, lang in missing])
+            memo.update(zip(missing, found, strict=True))
+        return np.stack([memo[k] for k in keys])
+
     def predict(self, texts: Sequence[str]) -> list[str]:
         labels = self.model.labels
         return [labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
@@ -255,31 +303,31 @@ class SentimentEnricher:
         labels = model.labels
         texts = [item.post.text or "" for item in batch]
         langs = [_lang(item) for item in batch]
-        probs = model.predict_proba(texts, langs)
+        probs = self._proba(texts, langs)
         clause_langs: list[str | None] = []
         # Per-brand plans; every distinct clause is scored once, in one extra batch.
         plans: list[list[tuple[str, str | None, bool]]] = []
         extra: dict[str, int] = {}
         for item, text in zip(batch, texts, strict=True):
-            plan: list[tuple[str, str | None, bool]] = []
-            if len(item.brands) > 1 or (item.brands and _CLAUSE_SPLIT.search(text)):
-                clauses = split_clauses(text)
-                for brand in item.brands:
-                    pattern = self._patterns.get(brand)
-                    if pattern is None:
-                        pattern = self._patterns[brand] = brand_pattern(brand)
-                    clause, mirror = _plan_brand(clauses, pattern)
-                    if clause is not None and clause not in extra:
-                        extra[clause] = len(extra)
-                        clause_langs.append(_lang(item))
-                    plan.append((brand, clause, mirror))
-            else:
-                plan = [(brand, None, False) for brand in item.brands]
+            plan = self._plan(text, item.brands)
+            for _brand, clause, _mirror in plan:
+                if clause is not None and clause not in extra:
+                    extra[clause] = len(extra)
+                    clause_langs.append(_lang(item))
             plans.append(plan)
-        clause_probs = model.predict_proba(list(extra), clause_langs) if extra else None
+        clause_probs = self._proba(list(extra), clause_langs) if extra else None
         results: list[Result] = []
-        for row, plan in zip(probs, plans, strict=True):
-            values = _values(labels, row)
+        values_of = self._values
+        for key, row, plan in zip(zip(texts, langs, strict=True), probs, plans, strict=True):
+            values = values_of.get(key) if self.heads is None else None
+            if values is None:
+                values = _values(labels, row)
+                if self.heads is None:
+                    values_of[key] = values
+            values = {
+                "sentiment": values["sentiment"],
+                "sentiment_scores": dict(values["sentiment_scores"]),
+            }
             brand_values: dict[str, dict[str, Any]] = {}
             for brand, clause, mirror in plan:
                 p = row if clause is None or clause_probs is None else clause_probs[extra[clause]]
@@ -299,5 +347,5 @@ def _lang(item: Item) -> str | None:
 
 
 def _values(labels: Sequence[str], row: FloatArray) -> dict[str, Any]:
-    scores = {label: round(float(p), 4) for label, p in zip(labels, row, strict=True)}
+    scores = {label: round(p, 4) for label, p in zip(labels, row.tolist(), strict=True)}
     return {"sentiment": labels[int(row.argmax())], "sentiment_scores": scores}
