@@ -288,7 +288,7 @@ def bucketed(body: str, flags: int) -> str:
     Python's ``re`` takes the first alternative that matches, so every match (and every count
     of non-overlapping matches) is the same as with ``body``; it only skips alternatives that
     cannot match. Alternatives that may start with anything are kept in every branch."""
-    alts = _alternatives(body)
+    alts = alternatives(body)
     if len(alts) < 2:
         return body
     firsts = [_first_chars(alt, flags) for alt in alts]
@@ -307,7 +307,7 @@ def bucketed(body: str, flags: int) -> str:
     return "|".join(parts)
 
 
-def _alternatives(body: str) -> list[str]:
+def alternatives(body: str) -> list[str]:
     """The top-level ``|`` alternatives of a pattern body."""
     out: list[str] = []
     cur: list[str] = []

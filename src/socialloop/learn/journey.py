@@ -69,6 +69,7 @@ import numpy as np
 import numpy.typing as npt
 
 from socialloop.learn.base import Item, Result
+from socialloop.learn.intent_rules import alternatives as _alternatives
 
 STAGES: tuple[str, ...] = ("awareness", "consideration", "purchase", "experience", "advocacy")
 NONE = "none"
@@ -294,36 +295,6 @@ CUE_CAP = 2.0
 _ROW_MEMO = 100_000
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def _alternatives(body: str) -> list[str]:
-    """The top-level ``|`` alternatives of a pattern body."""
-    out: list[str] = []
-    cur: list[str] = []
-    depth, i, in_class = 0, 0, False
-    while i < len(body):
-        c = body[i]
-        if c == "\\":
-            cur.append(body[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            out.append("".join(cur))
-            cur = []
-            i += 1
-            continue
-        cur.append(c)
-        i += 1
-    out.append("".join(cur))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
