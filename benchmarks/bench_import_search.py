@@ -52,10 +52,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, default=None, help="Keep the workspace here.")
+    parser.add_argument(
+        "--bulk",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="Import mode (auto: bulk for files of 64 MiB or more, as `socialloop import`).",
+    )
     args = parser.parse_args()
+    bulk = {"auto": None, "on": True, "off": False}[args.bulk]
     n = args.posts
 
-    from socialloop.listen.importer import import_files
+    from socialloop.listen.importer import BULK_AUTO_BYTES, import_files
     from socialloop.simulate import default_market, simulate, write_jsonl
     from socialloop.workspace import Workspace
 
@@ -78,7 +85,8 @@ def main() -> None:
             )
         cpu0 = time.process_time()
         t0 = time.perf_counter()
-        report = import_files(ws, [data])
+        report = import_files(ws, [data], bulk=bulk)
+        mode = args.bulk if bulk is not None else f"auto: {data.stat().st_size >= BULK_AUTO_BYTES}"
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
         print(
@@ -87,6 +95,7 @@ def main() -> None:
                     "benchmark": "import",
                     "posts": report.read,
                     "new": report.new,
+                    "bulk": mode,
                     "seconds": round(wall, 2),
                     "cpu_seconds": round(cpu, 2),
                     "posts_per_s": round(report.read / wall),

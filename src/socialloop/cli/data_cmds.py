@@ -84,6 +84,12 @@ def print_report(report: ImportReport) -> None:
 @click.option("--network", default=None, help="Network of generic CSV/JSONL rows (e.g. twitter).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.option("--no-enrich", is_flag=True, help="Do not run the LEARN steps after importing.")
+@click.option(
+    "--bulk/--no-bulk",
+    default=None,
+    help="Bulk mode: fewer, larger transactions and a larger page cache (a crash still leaves "
+    "whole batches). Default: on for files of 64 MiB or more.",
+)
 @workspace_option
 def import_cmd(
     files: tuple[Path, ...],
@@ -93,6 +99,7 @@ def import_cmd(
     network: str | None,
     no_progress: bool,
     no_enrich: bool,
+    bulk: bool | None,
     workspace: Path | None,
 ) -> None:
     """Import conversations from FILES (JSONL, JSON, CSV/TSV, gzip; platform exports).
@@ -122,6 +129,7 @@ def import_cmd(
                 source=source,
                 network=network,
                 progress=RichImportProgress(progress),
+                bulk=bulk,
             )
         print_report(report)
         if report.read == 0:
@@ -145,8 +153,12 @@ def enrich_after_import(ws: Workspace) -> None:
 
 
 def triage_after_enrich(ws: Workspace) -> None:
-    """ENGAGE: put the newly enriched posts that deserve an answer into the inbox."""
+    """ENGAGE: put the newly enriched posts that deserve an answer into the inbox (and
+    recount the dashboard overview's daily rollups)."""
     from socialloop.engage.triage import triage_posts
+    from socialloop.web.rollups import refresh_overview
+
+    refresh_overview(ws)
 
     try:
         result = triage_posts(ws, None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from socialloop.query.fields import BUILTIN_FIELDS, FieldDef, FieldRegistry, Predicate
 from socialloop.query.view import PostView
@@ -92,13 +92,20 @@ def detected_lang_field() -> FieldDef:
         return match
 
     def sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
-        # probes per candidate post (languages are large sets; see the built-in lang:)
+        # per-post look-ups (languages are large sets; see the built-in lang:): the post's
+        # detected languages, NULL when it has none (not enriched), and only then the
+        # declared one. One look-up per enriched post, whatever the language; a count driven
+        # from a smaller set (a brand's posts) lists the declared language's posts once
+        # instead of looking each up (store.plan).
         pk = ctx.posts.c.pk
-        detected = exists().where(
-            post_labels.c.field == "lang", post_labels.c.label == value, post_labels.c.post_pk == pk
+        labels = post_labels.c
+        detected = (
+            select(func.max(case((labels.label == value, 1), else_=0)))
+            .where(labels.post_pk == pk, labels.field == "lang")
+            .scalar_subquery()
         )
-        detected_any = exists().where(post_labels.c.post_pk == pk, post_labels.c.field == "lang")
-        return or_(detected, and_(~detected_any, declared.sql(value, ctx)))
+        fallback = case((declared.sql(value, ctx), 1), else_=0)
+        return func.coalesce(detected, fallback) == 1
 
     return FieldDef(
         "lang",

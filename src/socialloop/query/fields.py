@@ -190,12 +190,12 @@ def _url_matcher(value: str) -> Predicate:
 
 def _url_sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
     terms = ctx.post_terms
-    sub = select(terms.c.post_pk).where(
+    # correlated to the enclosing query's posts (or what stands for its pks, see store.plan)
+    return exists().where(
         terms.c.post_pk == ctx.posts.c.pk,
         terms.c.kind == "link",
         terms.c.value.contains(value, autoescape=True),
     )
-    return sub.correlate(ctx.posts).exists()
 
 
 def _hashtag_matcher(value: str) -> Predicate:

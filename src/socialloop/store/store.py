@@ -272,9 +272,9 @@ class Store:
     ) -> int:
         """How many posts match (see ``plan.count_stmt``: set operations on the match sets
         when the conditions allow it, without reading ``posts`` rows)."""
-        stmt = count_stmt(self._conditions(where, brand_id, since, until))
+        conds = self._conditions(where, brand_id, since, until)
         with self._reading() as conn:
-            return int(conn.execute(stmt).scalar_one())
+            return int(conn.execute(count_stmt(conds, conn)).scalar_one())
 
     def iter_posts(
         self,

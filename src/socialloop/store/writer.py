@@ -31,6 +31,7 @@ from socialloop.store.schema import (
 from socialloop.textutil import post_facets
 
 _CHUNK = 500  # ids per IN (...) lookup
+_ROOTS_MAX = 200_000  # post ids an import remembers the thread roots of
 
 
 @dataclass(slots=True)
@@ -353,8 +354,14 @@ def upsert_posts(
     run_id: int | None = None,
     now: datetime | None = None,
     seen_authors: dict[str, tuple[Any, ...]] | None = None,
+    roots: dict[str, str] | None = None,
 ) -> UpsertResult:
-    """Insert or update a batch of posts (one row per post id; newer ``collected_at`` wins)."""
+    """Insert or update a batch of posts (one row per post id; newer ``collected_at`` wins).
+
+    ``root_id`` is written where it is already known, so that :func:`derive_threads` has
+    little left to rewrite: a post without a parent is its own root, and with ``roots`` (a
+    per-import cache, post id -> root of the posts written so far) a reply takes its parent's
+    root. Others stay NULL for ``derive_threads``, which reaches the same fixed point."""
     now = _naive_utc(now or datetime.now(UTC))
     dt_out, js_out = _row_codec(conn)
     now_out = dt_out(now)
@@ -380,6 +387,17 @@ def upsert_posts(
     rows: list[tuple[Any, ...]] = []
     extras: list[tuple[str | None, Any]] = []
     for (pid, post), aid in zip(by_id.items(), aids, strict=True):
+        root = post.root_id
+        if root is None:
+            parent = post.parent_id
+            if parent is None:
+                root = pid
+            elif roots is not None:
+                root = roots.get(parent)
+        if roots is not None and root is not None:
+            if len(roots) >= _ROOTS_MAX:
+                roots.clear()  # threads are local in time: a fresh cache loses little
+            roots[pid] = root
         author = post.author
         # author_handle: the handle part of the author id (lower-cased, without "@")
         handle = author.handle.lstrip("@").lower() if author is not None else None
@@ -399,7 +417,7 @@ def upsert_posts(
                 created,
                 dt_out(collected) if collected is not None else now_out,
                 post.parent_id,
-                post.root_id,
+                root,
                 post.reshare_of,
                 post.quote_of,
                 post.reply_to_handle,
