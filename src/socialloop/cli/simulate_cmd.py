@@ -76,6 +76,7 @@ def simulate_cmd(
                 source="simulator",
                 connector="simulate",
                 on_post=lambda done: progress.update(task, completed=done),
+                bulk=n >= 200_000,  # large demo stores: the bulk write path (importer docs)
             )
         print_report(report)
         took = time.perf_counter() - started
