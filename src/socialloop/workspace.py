@@ -17,7 +17,7 @@ from socialloop.errors import InvalidValue, WorkspaceExists, WorkspaceNotFound
 from socialloop.models import Brand, Post, normalise_account
 from socialloop.query import BUILTIN_FIELDS, FieldRegistry, Query, parse
 from socialloop.query.matcher import Needles, Predicate, needles
-from socialloop.query.sql import register_sqlite_functions
+from socialloop.query.sql import SqlContext, backend_for, register_sqlite_functions
 from socialloop.query.view import PostView
 from socialloop.store import Store
 from socialloop.textutil import fold, hashtag_key, mention_key
@@ -111,7 +111,10 @@ class Workspace:
         if find_root(root) is None:
             raise WorkspaceNotFound(str(root))
         settings = load_settings(root, os.environ if environ is None else environ)
-        store = Store.open(settings.database_url, on_connect=[register_sqlite_functions])
+        # SQLite connections get the exact-check function of the FTS5 backend
+        sqlite = settings.database_url.startswith("sqlite")
+        hooks: list[Callable[[Any], None]] = [register_sqlite_functions] if sqlite else []
+        store = Store.open(settings.database_url, on_connect=hooks)
         from socialloop.learn.fields import workspace_fields
 
         return cls(settings, store, workspace_fields())
@@ -130,9 +133,19 @@ class Workspace:
     def parse_query(self, text: str) -> Query:
         return parse(text, self.fields)
 
+    @property
+    def sql_context(self) -> SqlContext:
+        """What queries compile against: the store's tables and the text-search backend of
+        its dialect (SQLite FTS5 or PostgreSQL)."""
+        return SqlContext(backend=backend_for(self.store.dialect))
+
+    def to_sql(self, query: Query) -> Any:
+        """``query`` as a condition on ``posts`` for this workspace's store."""
+        return query.to_sql(self.sql_context)
+
     def _filters(self, query: str | None, brand: str | None) -> tuple[Any, int | None]:
         """The compiled query (None: every post) and the brand's id (None: any brand)."""
-        where = self.parse_query(query).to_sql() if query else None
+        where = self.to_sql(self.parse_query(query)) if query else None
         brand_id = self.store.get_brand(brand).id if brand else None
         return where, brand_id
 
@@ -247,7 +260,7 @@ class Workspace:
         )
         self._matchers = None
         assert brand.id is not None
-        return brand, self.store.rematch_brand(brand.id, compiled.to_sql())
+        return brand, self.store.rematch_brand(brand.id, self.to_sql(compiled))
 
     def edit_brand(
         self,
@@ -275,7 +288,7 @@ class Workspace:
         matched = None
         if compiled is not None:
             assert brand.id is not None
-            matched = self.store.rematch_brand(brand.id, compiled.to_sql())
+            matched = self.store.rematch_brand(brand.id, self.to_sql(compiled))
         return brand, matched
 
     def remove_brand(self, name: str) -> None:

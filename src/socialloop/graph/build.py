@@ -115,7 +115,7 @@ class Snapshot:
 
 
 def _conditions(ws: Workspace, restriction: Restriction) -> list[Any]:
-    where = ws.parse_query(restriction.query).to_sql() if restriction.query else None
+    where = ws.to_sql(ws.parse_query(restriction.query)) if restriction.query else None
     brand_id = ws.store.get_brand(restriction.brand).id if restriction.brand else None
     return Store._conditions(where, brand_id, restriction.since, restriction.until)
 

@@ -4,8 +4,9 @@ Field filters compile to conditions on indexed columns of ``posts`` and on ``pos
 conditions go to a :class:`TextSearchBackend`. The compiler hands the backend *maximal* text
 subtrees (every text child of an ``AND``/``OR`` together), so a backend can answer
 ``(nike OR adidas) AND NOT fake`` with one full-text lookup. :class:`~socialloop.query.fts5.
-Fts5Backend` (SQLite FTS5) is the one implemented; a PostgreSQL backend would implement the same
-protocol. Every condition is NULL-free, so ``NOT`` means "does not match".
+Fts5Backend` (SQLite FTS5) and :class:`~socialloop.query.pg.PgBackend` (PostgreSQL) implement it;
+:func:`backend_for` picks one by dialect name. Every condition is NULL-free, so ``NOT`` means
+"does not match".
 
 Queries with ``?`` wildcards need :func:`register_sqlite_functions` on every SQLite connection
 (the FTS5 backend checks them exactly with a Python function).
@@ -43,6 +44,15 @@ def _default_backend() -> TextSearchBackend:
     from socialloop.query.fts5 import Fts5Backend
 
     return Fts5Backend()
+
+
+def backend_for(dialect: str) -> TextSearchBackend:
+    """The text-search backend for a SQLAlchemy dialect name (``engine.dialect.name``)."""
+    if dialect == "postgresql":
+        from socialloop.query.pg import PgBackend
+
+        return PgBackend()
+    return _default_backend()
 
 
 # The store's tables are imported on first use: importing the query language stays light.

@@ -208,7 +208,7 @@ def _unique_pks(sub: Select[Any]) -> bool:
     if len(froms) != 1:
         return False
     table = froms[0]
-    if getattr(table, "name", None) == "posts_fts":
+    if getattr(table, "name", None) in ("posts_fts", "post_search"):
         return True
     selected = list(sub.selected_columns)
     key = getattr(table, "primary_key", None)
@@ -288,7 +288,9 @@ def _materialise_small_probes(
     driving set turned into ``pk IN (set)``: SQLite then builds that set once (~0.25 us a
     pk) instead of looking it up for every driving pk (~0.6 us each)."""
     candidates = [el for c in conds for el in iterate(c) if _probe_set(el) is not None]
-    if not candidates or any(getattr(el, "name", None) == "posts_fts" for el in iterate(drive)):
+    if not candidates or any(
+        getattr(el, "name", None) in ("posts_fts", "post_search") for el in iterate(drive)
+    ):
         # nothing to materialise, or a full-text driving set: sizing it would run the
         # full-text query twice, and its sets are small enough for probes anyway
         return conds

@@ -3,7 +3,7 @@ interactions and full-text index rows, all in the caller's transaction.
 
 One batch costs a handful of statements whatever its size (executemany), which keeps import
 throughput near SQLite's raw insert rate. The full-text index (SQLite FTS5, external content)
-is fed in bulk here rather than by a trigger.
+is fed in bulk here rather than by a trigger (PostgreSQL: ``post_search``, see ``query.pg``).
 """
 
 from __future__ import annotations
@@ -482,6 +482,10 @@ def upsert_posts(
             )
         if fts_insert:
             conn.exec_driver_sql("INSERT INTO posts_fts(rowid, text) VALUES (?, ?)", fts_insert)
+    elif conn.dialect.name == "postgresql":
+        from socialloop.query.pg import index_texts
+
+        index_texts(conn, fts_insert)  # upserts: an edited text replaces its row
 
     if changed_pks:
         for chunk in _chunks(changed_pks):

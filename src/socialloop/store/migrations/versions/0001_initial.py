@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0001_initial"
 down_revision: str | None = None
@@ -141,11 +142,26 @@ def upgrade() -> None:
             "CREATE VIRTUAL TABLE posts_fts USING fts5(text, content='posts', "
             "content_rowid='pk', tokenize='unicode61 remove_diacritics 2')"
         )
+    if op.get_bind().dialect.name == "postgresql":
+        # Full-text index over post text (socialloop.query.pg): the tokens the in-memory
+        # matcher sees, space-joined, and the same tokens with their positions as a tsvector
+        # under a GIN index. One row per post, fed by the store's writer.
+        op.create_table(
+            "post_search",
+            sa.Column(
+                "post_pk", PK, sa.ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True
+            ),
+            sa.Column("tokens", sa.Text, nullable=False),
+            sa.Column("tsv", postgresql.TSVECTOR, nullable=False),
+        )
+        op.create_index("ix_post_search_tsv", "post_search", ["tsv"], postgresql_using="gin")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS posts_fts")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_table("post_search")
     for name in (
         "interactions",
         "post_brands",
