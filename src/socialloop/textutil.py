@@ -308,8 +308,9 @@ def _netloc_suffixes(netloc: str) -> tuple[str, ...]:
 
 
 def hashtag_key(tag: str) -> str:
-    """The stored / compared form of a hashtag: without ``#``, folded."""
-    return fold(tag.lstrip("#"))
+    """The stored / compared form of a hashtag: without ``#``, folded (stripped again after
+    folding, so that the key of a key is itself: ``#\u0301#x`` folds to ``#x``)."""
+    return fold(tag.lstrip("#")).lstrip("#")
 
 
 def mention_key(handle: str) -> str:
