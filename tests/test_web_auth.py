@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from socialloop.store.schema import api_tokens, users, web_sessions
@@ -202,3 +203,35 @@ def test_migration_0010_creates_the_tables_schema_py_describes(web: WebEnv) -> N
         declared = {c.name for c in metadata.tables[name].columns}
         assert migrated == declared, name
     assert {i["name"] for i in found.get_indexes("api_tokens")} >= {"ix_api_tokens_user"}
+
+
+def test_repeated_failed_sign_ins_are_throttled(web: WebEnv) -> None:
+    client = TestClient(web.client.app, base_url="http://testserver")
+    for _ in range(5):
+        r = client.post("/login", data=login_fields(client, "admin", "wrong-password"))
+        assert r.status_code == 401
+    # the sixth try is refused even with the right password, and says when to come back
+    r = client.post("/login", data=login_fields(client, "admin"), follow_redirects=False)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 60
+    assert "Too many failed sign-ins" in r.text
+    assert "socialloop_session" not in r.cookies
+    # another account from the same address is not locked out by these five
+    assert web.login("agent") is not None
+
+
+def test_throttle_window_slides_and_success_clears_the_name() -> None:
+    from socialloop.web.throttle import LoginThrottle
+
+    now = [0.0]
+    t = LoginThrottle(window=60, max_per_name=2, max_per_address=3, clock=lambda: now[0])
+    t.failed("Ann", "10.0.0.1")
+    t.failed("ann", "10.0.0.1")
+    assert t.retry_after("ANN", "10.0.0.2") == 61  # by name, whatever the address
+    now[0] = 61.0
+    assert t.retry_after("ann", "10.0.0.1") == 0  # the window slid past both failures
+    t.failed("bob", "10.0.0.9")
+    t.succeeded("bob")
+    t.failed("bob", "10.0.0.9")
+    assert t.retry_after("bob", "10.0.0.9") == 0
+    t.failed("cy", "10.0.0.9")
+    assert t.retry_after("dan", "10.0.0.9") > 0  # 3 failures from one address, any names

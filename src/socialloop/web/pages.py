@@ -72,9 +72,19 @@ def login(
     if not expected or not hmac.compare_digest(login_token, expected):
         error = "The sign-in form expired or came from another site; please sign in again."
         return _login_page(request, state, next, error, 403)
+    address = request.client.host if request.client else "unknown"
+    throttle = state.login_throttle
+    wait = throttle.retry_after(name, address)
+    if wait:
+        error = f"Too many failed sign-ins; try again in {max(1, round(wait / 60))} min."
+        refused = _login_page(request, state, next, error, 429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     user = state.users.authenticate(name, password)
     if user is None:
+        throttle.failed(name, address)
         return _login_page(request, state, next, "Unknown name or wrong password.", 401)
+    throttle.succeeded(name)
     token, _session = state.users.start_session(user, state.web.session_lifetime)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.delete_cookie(LOGIN_COOKIE, path="/login")

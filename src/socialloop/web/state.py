@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
 from socialloop.errors import ConfigError
+from socialloop.web.throttle import LoginThrottle
 from socialloop.web.users import Users
 from socialloop.workspace import Workspace
 
@@ -65,6 +66,7 @@ class AppState:
     templates: Jinja2Templates
     web: WebSettings
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     @classmethod
     def open(cls, root: Path, environ: dict[str, str] | None = None) -> AppState:
