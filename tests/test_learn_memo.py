@@ -148,3 +148,21 @@ def test_embedding_vectors_of_repeats_are_the_vectors_of_the_text() -> None:
     for r, row in zip(res, direct, strict=True):
         assert r.values["embedding"] == row.tobytes()
     assert np.frombuffer(res[0].values["embedding"], "<f2").any()
+
+
+def test_batch_memo_computes_each_distinct_key_once_in_order_and_stays_bounded() -> None:
+    from socialloop.learn.base import BatchMemo
+
+    calls: list[list[str]] = []
+
+    def upper(keys: list[str]) -> list[str]:
+        calls.append(keys)
+        return [k.upper() for k in keys]
+
+    memo: BatchMemo[str, str] = BatchMemo(size=3)
+    assert memo.get_many(["a", "b", "a"], upper) == ["A", "B", "A"]
+    assert memo.get_many(["b", "c"], upper) == ["B", "C"]
+    assert calls == [["a", "b"], ["c"]]  # one batch call per get_many, new keys only
+    memo.get_many(["d"], upper)  # 4 keys now: over the bound
+    memo.get_many(["a"], upper)  # forgotten, so computed again
+    assert calls[-1] == ["a"] and len(memo) == 1

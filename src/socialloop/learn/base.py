@@ -9,11 +9,14 @@ stores the results with the step's name and version.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from socialloop.models import Post
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +52,31 @@ class Enricher(Protocol):
     produces: tuple[str, ...]
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]: ...
+
+
+class BatchMemo(Generic[K, V]):
+    """Results remembered per distinct key, for steps whose result depends on the key alone
+    (a post's text, or text and language): :meth:`get_many` computes the keys not seen before
+    in ONE batch call and gathers every key's result in order. Retweets and copied texts are
+    common, so a batch often needs only part of its work. Forgets everything past ``size``
+    keys (a bounded memory, not an LRU)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: dict[K, V] = {}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get_many(self, keys: Sequence[K], compute: Callable[[list[K]], Iterable[V]]) -> list[V]:
+        """Each key's value; ``compute(missing)`` returns the values of the new distinct keys."""
+        values = self._values
+        if len(values) > self.size:
+            values.clear()
+        missing = [k for k in dict.fromkeys(keys) if k not in values]
+        if missing:
+            values.update(zip(missing, compute(missing), strict=True))
+        return [values[k] for k in keys]
+
+    def clear(self) -> None:
+        self._values.clear()

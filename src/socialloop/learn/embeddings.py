@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, delete
 
-from socialloop.learn.base import Item, Result
+from socialloop.learn.base import BatchMemo, Item, Result
 
 MODEL_DIR = Path(__file__).parent / "models"
 MODEL_NAME = "static-minilm-tweets-v1"
@@ -165,7 +165,7 @@ class EmbeddingEnricher:
 
     def __init__(self, embedder: StaticEmbedder | None = None) -> None:
         self._embedder = embedder
-        self._memo: dict[str, bytes] = {}  # text -> its vector (a text's vector is its own)
+        self._memo: BatchMemo[str, bytes] = BatchMemo(_MEMO_SIZE)  # text -> its vector
 
     @property
     def embedder(self) -> StaticEmbedder:
@@ -178,25 +178,21 @@ class EmbeddingEnricher:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._embedder = state.get("_embedder")
-        self._memo = {}
+        self._memo = BatchMemo(_MEMO_SIZE)
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]:
         emb = self.embedder
-        memo = self._memo
-        if len(memo) > _MEMO_SIZE:
-            memo.clear()
-        texts = [item.post.text for item in batch]
-        missing = [t for t in dict.fromkeys(texts) if t not in memo]
-        if missing:
-            matrix = emb.encode(missing).astype("<f2")
-            memo.update(zip(missing, (row.tobytes() for row in matrix), strict=True))
+        vectors = self._memo.get_many(
+            [item.post.text for item in batch],
+            lambda missing: (row.tobytes() for row in emb.encode(missing).astype("<f2")),
+        )
         dim, name = emb.dim, emb.name
         return [
             Result(
-                values={"embedding": memo[t], "embedding_dim": dim, "embedding_model": name},
+                values={"embedding": vector, "embedding_dim": dim, "embedding_model": name},
                 confidence=None,
             )
-            for t in texts
+            for vector in vectors
         ]
 
 

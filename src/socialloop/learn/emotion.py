@@ -21,7 +21,7 @@ given label set (e.g. TweetEval's anger / joy / optimism / sadness) for closed-s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from socialloop.errors import SocialloopError
 from socialloop.learn.accurate import TransformerHeads, blend
-from socialloop.learn.base import Item, Result
+from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.features import hash_batch
 from socialloop.learn.sentiment import LinearHashedModel
 from socialloop.learn.sentiment import ModelMissing as _LoadError
@@ -123,7 +123,9 @@ class EmotionEnricher:
         self._model: LinearHashedModel | None = None
         self._thresholds: FloatArray | None = None
         # (text, lang) -> (emotion, emotions, confidence) in fast mode
-        self._memo: dict[tuple[str, str | None], tuple[str, list[str], float]] = {}
+        self._memo: BatchMemo[tuple[str, str | None], tuple[str, list[str], float]] = BatchMemo(
+            _MEMO_SIZE
+        )
 
     @property
     def model(self) -> LinearHashedModel:
@@ -221,21 +223,18 @@ class EmotionEnricher:
                 Result(values={"emotion": e, "emotions": es}, confidence=c)
                 for e, es, c in zip(emotion, emotions, confidence, strict=True)
             ]
+
         # fast mode: a post's emotions depend on its text and language alone (row-wise
         # arithmetic), so each distinct pair is scored once and remembered
-        memo = self._memo
-        if len(memo) > _MEMO_SIZE:
-            memo.clear()
-        keys = list(zip(texts, langs, strict=True))
-        missing = [k for k in dict.fromkeys(keys) if k not in memo]
-        if missing:
+        def decide(missing: list[tuple[str, str | None]]) -> Iterable[tuple[str, list[str], float]]:
             probs = self.predict_proba([t for t, _ in missing], [lang for _, lang in missing])
-            memo.update(zip(missing, zip(*self._decide(probs), strict=True), strict=True))
-        out: list[Result] = []
-        for key in keys:
-            e, es, c = memo[key]
-            out.append(Result(values={"emotion": e, "emotions": list(es)}, confidence=c))
-        return out
+            return zip(*self._decide(probs), strict=True)
+
+        decided = self._memo.get_many(list(zip(texts, langs, strict=True)), decide)
+        return [
+            Result(values={"emotion": e, "emotions": list(es)}, confidence=c)
+            for e, es, c in decided
+        ]
 
 
 def _lang(item: Item) -> str | None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -40,7 +40,7 @@ from socialloop.learn.artefact import LINEAR_ARRAYS as _ARRAYS
 from socialloop.learn.artefact import linear_arrays as _arrays
 from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
-from socialloop.learn.base import Item, Result
+from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.features import HashingConfig, hash_batch
 from socialloop.learn.intent_rules import (
     FAMILIES,
@@ -261,7 +261,9 @@ class IntentEnricher:
         self._agent_reply: re.Pattern[str] | None = None
         self._sentiment: Any = None
         # text -> (rule counts, agent-reply flag, head logits): see _text_features
-        self._memo: dict[str, tuple[FloatArray, float, npt.NDArray[np.float64]]] = {}
+        self._memo: BatchMemo[str, tuple[FloatArray, float, npt.NDArray[np.float64]]] = BatchMemo(
+            _MEMO_SIZE
+        )
 
     @property
     def model(self) -> HeadsModel:
@@ -297,18 +299,16 @@ class IntentEnricher:
 
         They depend on the text alone, so each distinct text is computed once (a retweet or a
         copied text comes from the memo) and the rows are gathered back in ``texts`` order."""
-        memo = self._memo
-        if len(memo) > _MEMO_SIZE:
-            memo.clear()
-        missing = [t for t in dict.fromkeys(texts) if t not in memo]
-        if missing:
+
+        def compute(
+            missing: list[str],
+        ) -> Iterable[tuple[FloatArray, float, npt.NDArray[np.float64]]]:
             rules = rule_features(missing, self.rules)
             search = self.agent_reply.search
             agent = [1.0 if t and search(t.replace("’", "'")) else 0.0 for t in missing]
-            logits = self.model.logits(missing)
-            for i, t in enumerate(missing):
-                memo[t] = (rules[i], agent[i], logits[i])
-        rows = [memo[t] for t in texts]
+            return zip(rules, agent, self.model.logits(missing), strict=True)
+
+        rows = self._memo.get_many(texts, compute)
         k = len(self.model.heads)
         if not rows:
             return (

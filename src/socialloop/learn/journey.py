@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from socialloop.learn.base import Item, Result
+from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.intent_rules import alternatives as _alternatives
 
 STAGES: tuple[str, ...] = ("awareness", "consideration", "purchase", "experience", "advocacy")
@@ -419,7 +419,7 @@ class JourneyEnricher:
     def __init__(self) -> None:
         self._cues: CuePattern | None = None
         self._memo: dict[str, int] = {}
-        self._rows: dict[str, FloatArray] = {}  # text -> its cue_counts row
+        self._rows: BatchMemo[str, FloatArray] = BatchMemo(_ROW_MEMO)  # text -> cue_counts row
         self.weights: FloatArray = np.array([WEIGHTS[f] for f in FEATURES], dtype=np.float64)
         self.bias: FloatArray = np.array(BIAS, dtype=np.float64)
 
@@ -433,16 +433,12 @@ class JourneyEnricher:
     def _cue_rows(self, texts: Sequence[str]) -> FloatArray:
         """:func:`cue_counts` of ``texts``, each distinct text counted once (rows depend on
         the text alone; a retweet or a copied text comes from the memo)."""
-        memo = self._rows
-        if len(memo) > _ROW_MEMO:
-            memo.clear()
-        missing = [t for t in dict.fromkeys(texts) if t not in memo]
-        if missing:
-            counted = cue_counts(missing, self.cues, self._memo)
-            memo.update(zip(missing, counted, strict=True))
         if not texts:
             return np.zeros((0, len(CUE_FAMILIES) + 2), dtype=np.float64)
-        return np.stack([memo[t] for t in texts])
+        rows = self._rows.get_many(
+            texts, lambda missing: cue_counts(missing, self.cues, self._memo)
+        )
+        return np.stack(rows)
 
     def features(self, texts: Sequence[str], priors: Sequence[Mapping[str, Any]]) -> FloatArray:
         """The feature matrix, columns as :data:`FEATURES`."""

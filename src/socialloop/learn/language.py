@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from socialloop.learn.base import Item, Result
+from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.langid_fast import (
     FastLangid,
     apply_prior,
@@ -260,7 +260,7 @@ class LanguageEnricher:
         self._fast: FastLangid | None = None
         self._declared_memo: dict[str, str | None] = {}
         # (text, declared code) -> decision (the settings above are fixed once built)
-        self._memo: dict[tuple[str, str | None], tuple[str, float]] = {}
+        self._memo: BatchMemo[tuple[str, str | None], tuple[str, float]] = BatchMemo(_MEMO_SIZE)
 
     # -- back ends, loaded on first use
 
@@ -344,14 +344,10 @@ class LanguageEnricher:
         if len(decl) != len(texts):
             raise ValueError("texts and declared must have the same length")
         keys = [(text, self._declared(d)) for text, d in zip(texts, decl, strict=True)]
-        memo = self._memo
-        if len(memo) > _MEMO_SIZE:
-            memo.clear()
-        missing = [k for k in dict.fromkeys(keys) if k not in memo]
-        if missing:
-            found = self._detect_distinct([t for t, _ in missing], [c for _, c in missing])
-            memo.update(zip(missing, found, strict=True))
-        return [memo[k] for k in keys]
+        return self._memo.get_many(
+            keys,
+            lambda missing: self._detect_distinct([t for t, _ in missing], [c for _, c in missing]),
+        )
 
     def _detect_distinct(
         self, texts: Sequence[str], codes: Sequence[str | None]

@@ -34,7 +34,7 @@ from socialloop.learn.artefact import LINEAR_ARRAYS as _ARRAYS
 from socialloop.learn.artefact import linear_arrays as _arrays
 from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
-from socialloop.learn.base import Item, Result
+from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.features import HashingConfig, hash_batch
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
@@ -237,7 +237,7 @@ class SentimentEnricher:
             self.version = f"{type(self).version}+accurate"
         self._model: ProbaModel | None = None
         self._patterns: dict[str, re.Pattern[str]] = {}
-        self._rows: dict[tuple[str, str | None], FloatArray] = {}  # see _proba
+        self._rows: BatchMemo[tuple[str, str | None], FloatArray] = BatchMemo(_MEMO_SIZE)
         self._plans: dict[tuple[str, tuple[str, ...]], list[tuple[str, str | None, bool]]] = {}
         self._values: dict[tuple[str, str | None], dict[str, Any]] = {}  # (text, lang) -> values
 
@@ -283,16 +283,15 @@ class SentimentEnricher:
         model = self.model
         if self.heads is not None or not texts:
             return model.predict_proba(texts, langs)
-        memo = self._rows
-        if len(memo) > _MEMO_SIZE:
-            memo.clear()
+        if len(self._values) > _MEMO_SIZE:
             self._values.clear()
-        keys = list(zip(texts, langs, strict=True))
-        missing = [k for k in dict.fromkeys(keys) if k not in memo]
-        if missing:
-            found = model.predict_proba([t for t, _ in missing], [lang for _, lang in missing])
-            memo.update(zip(missing, found, strict=True))
-        return np.stack([memo[k] for k in keys])
+        rows = self._rows.get_many(
+            list(zip(texts, langs, strict=True)),
+            lambda missing: model.predict_proba(
+                [t for t, _ in missing], [lang for _, lang in missing]
+            ),
+        )
+        return np.stack(rows)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         labels = self.model.labels
