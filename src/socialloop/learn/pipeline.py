@@ -31,7 +31,7 @@ from socialloop.store.schema import (
     post_labels,
     posts,
 )
-from socialloop.store.store import POST_COLUMNS, row_to_post
+from socialloop.store.store import post_columns, row_to_post
 from socialloop.store.writer import dialect_insert
 
 ProgressHook = Callable[[str, int, int], None]  # (step, done, total)
@@ -146,21 +146,6 @@ def _items(
     nothing: dict[str, tuple[str, dict[str, Any]]] = {}
     items = []
     brands_of = batch.brands
-    if not stored and len(sources) <= 2:  # the common case, without the general loop
-        fresh = [m for _, m in sources] + [{}, {}]
-        first, second = fresh[0], fresh[1]
-        empty: dict[str, Any] = {}
-        for pk, post in todo:
-            brands = brands_of.get(pk)
-            items.append(
-                Item(
-                    pk=pk,
-                    post=post,
-                    prior={**first.get(pk, empty), **second.get(pk, empty)},
-                    brands=tuple(brands) if brands else (),
-                )
-            )
-        return items
     for pk, post in todo:
         prior: dict[str, Any] = {}
         for need, made in sources:
@@ -178,6 +163,8 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
     """Run every step that is due on the batch, in order, feeding each step the values the
     steps it requires produced (fresh from this pass, else as stored). Runs in a worker
     process when the pipeline has workers, so it only takes and returns picklable data."""
+    if not batch.stored:
+        return _run_fresh(steps, batch)
     producer = {f: s.name for s in steps for f in s.produces}
     stored = batch.stored
     nothing: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -215,6 +202,35 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
             )
         pks = [pk for pk, _ in todo]
         fresh[name] = {pk: res.values for pk, res in zip(pks, results, strict=True)}
+        done.results.append((name, pks, results))
+    return done
+
+
+def _run_fresh(steps: Sequence[Enricher], batch: _Batch) -> _Done:
+    """:func:`_run_steps` when nothing is stored for the batch (a first enrichment, the common
+    case): every step is due on every post, so one item per post serves every step, its prior
+    filled in place with each step's values as the steps finish (in dependency order, so a
+    step's prior holds at least what it requires)."""
+    done = _Done([], {}, {})
+    priors: list[dict[str, Any]] = [{} for _ in batch.posts]
+    brands_of = batch.brands
+    items = [
+        Item(pk=pk, post=post, prior=prior, brands=tuple(brands_of.get(pk, ())))
+        for (pk, post), prior in zip(batch.posts, priors, strict=True)
+    ]
+    pks = [pk for pk, _ in batch.posts]
+    for step in steps:
+        name = step.name
+        done.redo[name] = []
+        started = time.process_time()
+        results = step.enrich(items)
+        done.seconds[name] = time.process_time() - started
+        if len(results) != len(items):
+            raise PipelineError(
+                f"step {name!r} returned {len(results)} results for {len(items)} posts"
+            )
+        for prior, res in zip(priors, results, strict=True):
+            prior.update(res.values)
         done.results.append((name, pks, results))
     return done
 
@@ -317,7 +333,7 @@ class Pipeline:
         while True:
             with store.begin() as conn:
                 stmt = (
-                    select(*POST_COLUMNS)
+                    select(*post_columns(conn.dialect.name == "sqlite"))
                     .select_from(posts.outerjoin(authors, authors.c.id == posts.c.author_id))
                     .where(posts.c.pk > last, self._todo(since))
                     .order_by(posts.c.pk)

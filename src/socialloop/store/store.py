@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     Select,
+    String,
     and_,
     delete,
     func,
     insert,
     literal,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -99,8 +102,44 @@ POST_COLUMNS = [
 ]
 
 
+# Columns whose SQLAlchemy result processing (stdlib json, the SQLite datetime parser) costs
+# more than the rest of a row; :func:`post_columns` can select them as stored text instead.
+_RAW_JSON = ("mentions", "hashtags", "links")
+_RAW_TIME = ("created_at", "collected_at")
+
+
+def post_columns(raw: bool) -> list[Any]:
+    """``POST_COLUMNS``; with ``raw`` (SQLite only) the JSON and timestamp columns come back as
+    their stored text, which :func:`row_to_post` decodes several times faster (orjson,
+    ``datetime.fromisoformat``) than SQLAlchemy's per-type processors."""
+    if not raw:
+        return POST_COLUMNS
+    out: list[Any] = []
+    for col in POST_COLUMNS:
+        if col.table is posts and col.name in _RAW_JSON + _RAW_TIME:
+            out.append(type_coerce(col, String).label(col.name))
+        else:
+            out.append(col)
+    return out
+
+
+def _json_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        decoded = orjson.loads(value)
+        return decoded if isinstance(decoded, list) else []
+    return list(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _utc(value)
+
+
 def row_to_post(row: Any) -> Post:
-    """A Post from a row selected with ``POST_COLUMNS``."""
+    """A Post from a row selected with ``POST_COLUMNS`` or ``post_columns(raw=True)``."""
     author: Author | None = None
     if row.a_handle is not None:
         author = Author(
@@ -113,7 +152,7 @@ def row_to_post(row: Any) -> Post:
         )
     elif row.author_handle is not None:
         author = Author(network=row.network, handle=row.author_handle)
-    created = _utc(row.created_at)
+    created = _time(row.created_at)
     assert created is not None
     return Post(
         network=row.network,
@@ -128,14 +167,14 @@ def row_to_post(row: Any) -> Post:
         reshare_of=row.reshare_of,
         quote_of=row.quote_of,
         reply_to_handle=row.reply_to_handle,
-        mentions=list(row.mentions or []),
-        hashtags=list(row.hashtags or []),
-        links=list(row.links or []),
+        mentions=_json_list(row.mentions),
+        hashtags=_json_list(row.hashtags),
+        links=_json_list(row.links),
         likes=row.likes,
         reshares=row.reshares,
         replies=row.replies,
         views=row.views,
-        collected_at=_utc(row.collected_at),
+        collected_at=_time(row.collected_at),
     )
 
 
