@@ -234,7 +234,7 @@ class LanguageEnricher:
     """
 
     name = "language"
-    version = "1"
+    version = "2"
     requires: tuple[str, ...] = ()
     produces: tuple[str, ...] = ("lang",)
 
