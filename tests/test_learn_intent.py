@@ -44,7 +44,7 @@ def _labels(step: IntentEnricher, text: str) -> tuple[list[str], str]:
 
 def test_contract(step: IntentEnricher) -> None:
     assert isinstance(step, Enricher)
-    assert step.name == "intent" and step.version == "2"
+    assert step.name == "intent" and step.version == "3"
     assert step.requires == ("lang", "sentiment")
     assert step.produces == ("intent", "moment")
     texts = ["I love it", "", "meh", "🙂🙂", "x" * 5000, "Where can I buy this?"]
@@ -181,3 +181,29 @@ def test_customer_care_replies_are_not_complaints_or_support_requests(text: str)
     intents = step.enrich([_item(1, text)])[0].values["intent"]
     assert "complaint" not in intents
     assert "support_request" not in intents
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint", "praise"),
+    [
+        # a negated evaluative word is praise, not a complaint cue
+        ("No complaints here, great coffee", 0, 2),
+        ("wasn't disappointed at all", 0, 1),
+        ("can't complain", 0, 1),
+        ("Kitchora enttäuscht mich nie", 0, 1),
+        ("ei ole pettynyt", 0, 1),
+        ("I'm disappointed, not angry", 1, 1),
+        # an intensifier or "but" in between keeps the complaint
+        ("I have never been so disappointed", 1, 0),
+        ("nothing but complaints from me", 1, 0),
+        # negated events stay complaints: their cues include the negation
+        ("Still no refund, terrible service", 3, 0),
+        ("no refund and nobody answers", 2, 0),
+    ],
+)
+def test_negated_complaint_words(text: str, complaint: int, praise: int) -> None:
+    from socialloop.learn.intent_rules import FAMILIES, compile_rules, rule_features
+
+    row = rule_features([text], compile_rules())[0]
+    assert int(row[FAMILIES.index("complaint")]) == complaint
+    assert int(row[FAMILIES.index("praise")]) == praise

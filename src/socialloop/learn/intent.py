@@ -250,7 +250,8 @@ class IntentEnricher:
     """LEARN step "intent": multi-label intent with probabilities, and the micro-moment."""
 
     name = "intent"
-    version = "2"  # 2: customer-care replies are no complaint / support request
+    # 2: customer-care replies are no complaint / support request; 3: negated complaint words
+    version = "3"
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 

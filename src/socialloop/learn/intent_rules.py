@@ -182,6 +182,37 @@ _AGENT_REPLY = (
 )
 
 
+# A complaint word that is negated is no complaint ("no complaints", "never disappointed",
+# "wasn't bad at all", "nicht schlecht", "enttäuscht nie", "ei petä", "no me decepciona"). Only
+# *evaluative* words are handled: a negated event ("no refund", "not working", "no reply") is
+# still a complaint, and the complaint family spells those with their negation. "never been
+# so disappointed" stays a complaint (an intensifier or "but" between keeps the word).
+_NEGATOR = (
+    r"not|never|no|nothing|without|(?:is|was|are|were|do|does|did|ca|can|could|wo|would|"
+    r"should|have|has|had|ai)n'?t|cannot|nicht|nie|niemals|kein\w*|ohne|pas|jamais|sans|"
+    r"aucune?|nunca|jam[áa]s|sin|ei|en|et|eiv[äa]t|emme|ette|koskaan|ilman|non|mai|senza|"
+    r"n[ãa]o|nem|sem"
+)
+_EVALUATIVE = (
+    r"disappoint\w*|complain\w*|terrible|horrible|awful|worst|bad|poor|rubbish|useless|"
+    r"pathetic|ridiculous|unacceptable|frustrat\w*|angry|annoyed|furious|unhappy|"
+    r"entt[äa]usch\w*|schlecht\w*|beschwer\w*|d[ée][çc]u\w*|d[ée]cev\w*|d[ée][çc]oit|"
+    r"mauvais\w*|nul(?:le|s)?|pire|decepcion\w*|malo|mala|peor|quej\w*|pettymys|"
+    r"pettynyt|pet[äa]|pett[äa]nyt|huono\w*|valit\w*|delus\w*|deludente|pessimo|p[ée]ssimo|"
+    r"ruim|reclam\w*"
+)
+_KEEP_BETWEEN = r"so|this|that|more|as|such|but|only|even|any ?more"
+_NEGATED = (
+    rf"(?:{_NEGATOR})(?:\s+(?!(?:{_KEEP_BETWEEN})(?![\w']))[\w']+)?\s+(?:{_EVALUATIVE})|"
+    rf"(?:{_EVALUATIVE})(?:\s+[\w']+)?\s+(?:nie|nicht|niemals|jamais|koskaan|mai)"
+)
+
+
+def compile_negated() -> re.Pattern[str]:
+    """Negated evaluative complaint words (see ``_NEGATED``)."""
+    return re.compile(rf"{_B}(?:{_NEGATED}){_E}", re.IGNORECASE)
+
+
 def compile_agent_reply() -> re.Pattern[str]:
     """The customer-care reply cues (see ``_AGENT_REPLY``)."""
     return _compile(_AGENT_REPLY)
@@ -202,6 +233,9 @@ FAMILIES: tuple[str, ...] = (
     "buy",
     "exclaim",
 )
+
+
+_PRAISE_COLUMN = FAMILIES.index("praise")
 
 
 def _compile(body: str, bounded: bool = True) -> re.Pattern[str]:
@@ -353,6 +387,7 @@ def compile_rules() -> dict[str, re.Pattern[str]]:
         "do": _compile(_DO),
         "buy": _compile(_BUY),
         "exclaim": _compile(r"!", bounded=False),
+        "negated": compile_negated(),  # not a family: see rule_features
     }
 
 
@@ -362,11 +397,21 @@ def rule_features(
     """Match counts, capped at 3: shape (len(texts), len(FAMILIES)), columns as FAMILIES."""
     out = np.zeros((len(texts), len(FAMILIES)), dtype=np.float32)
     patterns = [rules[family].findall for family in FAMILIES]
+    complaint = rules["complaint"].finditer
+    negated = rules["negated"].finditer if "negated" in rules else None
     for i, text in enumerate(texts):
         if not text:
             continue
         low = text.replace("’", "'")
         # non-overlapping matches, capped at 3 (findall scans in C; the count is the same as
         # iterating the matches and stopping at the third)
-        out[i] = [min(len(findall(low)), 3) for findall in patterns]
+        counts = [min(len(findall(low)), 3) for findall in patterns]
+        if counts[0] and negated is not None:
+            # complaint words inside a negated span count as praise ("no complaints")
+            spans = [m.span() for m in negated(low)]
+            if spans:
+                gone = sum(1 for m in complaint(low) if any(a <= m.start() < b for a, b in spans))
+                counts[0] = max(counts[0] - gone, 0)
+                counts[_PRAISE_COLUMN] = min(counts[_PRAISE_COLUMN] + gone, 3)
+        out[i] = counts
     return out
