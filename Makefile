@@ -45,7 +45,13 @@ demo: install
 	@echo "Dashboard: http://127.0.0.1:$(DEMO_PORT)/   login: demo / demo-password   (Ctrl-C stops it)"
 	@if [ "$(DEMO_SERVE)" = "1" ]; then $(BIN)/socialloop serve --port $(DEMO_PORT) --workspace $(DEMO_DIR); fi
 
-bench: install
+# the benchmarks also time the "usual stack" (lingua + VADER + MiniLM through
+# sentence-transformers) beside ours: the train and distill extras (torch pinned, CPU build)
+$(VENV)/.bench-stamp: pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,distill]'
+	touch $(VENV)/.bench-stamp
+
+bench: install $(VENV)/.bench-stamp
 	$(BIN)/python benchmarks/run.py
 
 clean:
