@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -160,3 +161,35 @@ def test_embeddings_go_to_their_table(ws: Workspace) -> None:
     assert all("embedding" not in d for d in data)  # not duplicated as JSON
     vec = vector_from_bytes(rows[0].vector)
     assert vec.shape == (rows[0].dim,)
+
+
+def test_steps_get_the_posts_as_stored(tmp_path: Path) -> None:
+    # the pipeline reads JSON and timestamp columns as text on SQLite and decodes them itself;
+    # the posts a step sees must equal the store's own reading, field for field
+    ws = Workspace.init(tmp_path / "ws")
+    when = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
+    posts = [
+        make_post("1", "Hi @acme #coffee see https://example.org/x", when=when, lang="en"),
+        make_post("2", "plain text, nothing else", when=when + timedelta(hours=1)),
+        make_post("3", "@bob reply #one #two", when=when, parent_id="twitter:1"),
+    ]
+    import_posts(ws, posts)
+    seen: list[Item] = []
+
+    class Spy:
+        name, version, requires, produces = "spy", "1", (), ("spy",)
+
+        def enrich(self, batch: Sequence[Item]) -> list[Result]:
+            seen.extend(batch)
+            return [Result(values={"spy": "x"}) for _ in batch]
+
+    Pipeline([Spy()]).run(ws.store)
+    assert len(seen) == 3
+    for item in seen:
+        stored = ws.store.get_post(item.post.id)
+        assert stored is not None and item.post == stored
+        assert item.post.created_at.tzinfo is not None
+    by_id = {item.post.id: item.post for item in seen}
+    assert by_id["twitter:1"].mentions == ["acme"] and by_id["twitter:1"].hashtags == ["coffee"]
+    assert by_id["twitter:1"].created_at == when
+    assert by_id["twitter:2"].links == [] and by_id["twitter:2"].mentions == []
