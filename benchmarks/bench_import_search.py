@@ -58,6 +58,12 @@ def main() -> None:
         default="auto",
         help="Import mode (auto: bulk for files of 64 MiB or more, as `socialloop import`).",
     )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="An EMPTY PostgreSQL database to run on (postgresql+psycopg://...) instead of "
+        "SQLite; the server's own CPU is not in cpu_seconds, so compare posts_per_s (wall).",
+    )
     args = parser.parse_args()
     bulk = {"auto": None, "on": True, "off": False}[args.bulk]
     n = args.posts
@@ -74,7 +80,7 @@ def main() -> None:
         root = args.keep or (tmp / "ws")
         if root.exists():
             shutil.rmtree(root)
-        ws = Workspace.init(root)
+        ws = Workspace.init(root, database_url=args.database_url)
         for b in market.brands:
             ws.add_brand(
                 b.name,
@@ -101,6 +107,7 @@ def main() -> None:
                     "posts_per_s": round(report.read / wall),
                     "posts_per_s_per_core": round(report.read / max(cpu, 1e-9)),
                     "target_posts_per_s_per_core": 100_000,
+                    "store": ws.store.engine.dialect.name,
                     "file_mb": round(data.stat().st_size / 2**20, 1),
                     "db_mb": round(
                         sum(p.stat().st_size for p in root.glob("socialloop.db*")) / 2**20, 1
