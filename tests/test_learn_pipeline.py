@@ -39,6 +39,22 @@ class Shouty:
         ]
 
 
+class Counting:
+    """Test step: each result records how many batches this step instance has seen."""
+
+    name = "counting"
+    version = "1"
+    requires: tuple[str, ...] = ()
+    produces = ("batches",)
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        self.batches += 1
+        return [Result({"batches": str(self.batches)}) for _ in batch]
+
+
 class Tags:
     """Test step needing 'tone': multi-label, and a per-brand label."""
 
@@ -125,6 +141,16 @@ def test_worker_processes_give_the_same_results(ws: Workspace) -> None:
     assert report.processed == 40
     tone = labels(ws, "tone")
     assert sum(1 for v in tone.values() if v == {"loud"}) == 20
+
+
+def test_worker_processes_keep_their_steps(ws: Workspace) -> None:
+    # a worker gets the steps once (loaded models and memos survive across batches), not a
+    # fresh pickled copy per batch: some step instance must have seen several batches
+    seed(ws, 40)
+    Pipeline([Counting()]).run(ws.store, workers=2, batch_size=5)
+    seen = {int(label) for values in labels(ws, "batches").values() for label in values}
+    assert len(labels(ws, "batches")) == 40
+    assert max(seen) > 1
 
 
 def test_an_edited_post_is_enriched_again(ws: Workspace) -> None:

@@ -235,6 +235,24 @@ def _run_fresh(steps: Sequence[Enricher], batch: _Batch) -> _Done:
     return done
 
 
+# The steps of THIS worker process, set once by the pool's initializer (the usual
+# multiprocessing idiom): a worker keeps its step instances, so models load once per worker
+# and the per-step memos live across batches instead of being rebuilt from a pickle per batch.
+_WORKER_STEPS: list[Enricher] = []
+
+
+def _init_worker(steps: list[Enricher]) -> None:
+    _WORKER_STEPS[:] = steps
+
+
+def _worker_ready() -> bool:
+    return bool(_WORKER_STEPS)
+
+
+def _run_in_worker(batch: _Batch) -> _Done:
+    return _run_steps(_WORKER_STEPS, batch)
+
+
 class Pipeline:
     """A set of enrichment steps run in dependency order over a store, in one pass: each
     batch of posts is read once, every step that is due runs on it, and all results are
@@ -299,7 +317,16 @@ class Pipeline:
             saved = {k: os.environ.get(k) for k in _SINGLE_THREAD_ENV}
             os.environ.update(_SINGLE_THREAD_ENV)  # inherited by the workers
             try:
-                pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+                # each worker gets the steps once and keeps them (loaded models, memos);
+                # the workers start now, while the single-thread environment is set
+                pool = ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(list(self.steps),),
+                )
+                for started in [pool.submit(_worker_ready) for _ in range(workers)]:
+                    started.result()
             finally:
                 for k, v in saved.items():
                     if v is None:
@@ -312,7 +339,7 @@ class Pipeline:
                 if pool is None:
                     finish(_run_steps(self.steps, batch))
                     continue
-                in_flight.append(pool.submit(_run_steps, self.steps, batch))
+                in_flight.append(pool.submit(_run_in_worker, batch))
                 if len(in_flight) >= workers * 2:
                     finish(in_flight.pop(0).result())
             for fut in in_flight:
