@@ -153,6 +153,59 @@ def test_worker_processes_keep_their_steps(ws: Workspace) -> None:
     assert max(seen) > 1
 
 
+class Upstream:
+    """Test step: 'x' is 'a' for every post at version 1; version 2 says 'b' for posts with
+    an exclamation mark."""
+
+    name = "upstream"
+    requires: tuple[str, ...] = ()
+    produces = ("x",)
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        upgraded = self.version == "2"
+        return [Result({"x": "b" if upgraded and "!" in i.post.text else "a"}) for i in batch]
+
+
+class Downstream:
+    """Test step requiring 'x': records which posts it saw."""
+
+    name = "downstream"
+    version = "1"
+    requires = ("x",)
+    produces = ("y",)
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        self.seen.extend(i.pk for i in batch)
+        return [Result({"y": f"from-{i.prior['x']}"}) for i in batch]
+
+
+def test_a_step_runs_again_where_what_it_requires_changed(ws: Workspace) -> None:
+    seed(ws, 10)  # odd-numbered posts shout (see seed)
+    first = Downstream()
+    Pipeline([Upstream("1"), first]).run(ws.store)
+    assert len(first.seen) == 10
+    # the upstream step is upgraded: it runs on every post, and changes x on the loud ones;
+    # the downstream step (same version) runs again exactly there, with the new x
+    again = Downstream()
+    Pipeline([Upstream("2"), again]).run(ws.store)
+    ys = labels(ws, "y")
+    loud = {pk for pk, v in labels(ws, "x").items() if v == {"b"}}
+    assert len(loud) == 5
+    assert sorted(again.seen) == sorted(loud)
+    assert {pk for pk, v in ys.items() if v == {"from-b"}} == loud
+    assert sum(1 for v in ys.values() if v == {"from-a"}) == 5
+    # nothing changed since: a third run does nothing
+    idle = Downstream()
+    Pipeline([Upstream("2"), idle]).run(ws.store)
+    assert idle.seen == []
+
+
 def test_an_edited_post_is_enriched_again(ws: Workspace) -> None:
     seed(ws, 5)
     Pipeline([Shouty()]).run(ws.store)

@@ -162,36 +162,40 @@ def _items(
 def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
     """Run every step that is due on the batch, in order, feeding each step the values the
     steps it requires produced (fresh from this pass, else as stored). Runs in a worker
-    process when the pipeline has workers, so it only takes and returns picklable data."""
+    process when the pipeline has workers, so it only takes and returns picklable data.
+
+    A step is due on a post when its stored version differs, and also when a step it requires
+    produced different values for that post in this pass (an upgraded language step changes a
+    post's language: its sentiment, and what depends on that, are computed again)."""
     if not batch.stored:
         return _run_fresh(steps, batch)
     producer = {f: s.name for s in steps for f in s.produces}
     stored = batch.stored
     nothing: dict[str, tuple[str, dict[str, Any]]] = {}
     fresh: dict[str, dict[int, dict[str, Any]]] = {}  # step -> pk -> values from this pass
+    changed: dict[str, set[int]] = {}  # step -> posts whose values differ from the stored ones
     shared: dict[tuple[str, ...], list[Item]] = {}
     done = _Done([], {}, {})
     for step in steps:
         name, version = step.name, step.version
-        if stored:
-            todo = [
-                (pk, post)
-                for pk, post in batch.posts
-                if stored.get(pk, nothing).get(name, ("", {}))[0] != version
-            ]
-            redo = [pk for pk, _ in todo if name in stored.get(pk, nothing)]
-        else:  # nothing stored for this batch: every step is due on every post
-            todo, redo = batch.posts, []
+        needs = tuple(sorted({producer[f] for f in step.requires}))
+        upstream: set[int] = set().union(*(changed.get(need, set()) for need in needs))
+        todo = [
+            (pk, post)
+            for pk, post in batch.posts
+            if stored.get(pk, nothing).get(name, ("", {}))[0] != version or pk in upstream
+        ]
         if not todo:
             continue
+        redo = [pk for pk, _ in todo if name in stored.get(pk, nothing)]
         done.redo[name] = redo
-        needs = tuple(sorted({producer[f] for f in step.requires}))
         # steps due on the same posts with the same needs (language and embedding; sentiment
         # and emotion) get the same items: the priors are complete before either runs
-        items = shared.get(needs) if todo is batch.posts else None
+        whole = len(todo) == len(batch.posts)
+        items = shared.get(needs) if whole else None
         if items is None:
             items = _items(todo, [(need, fresh.get(need, {})) for need in needs], batch)
-            if todo is batch.posts:
+            if whole:
                 shared[needs] = items
         started = time.process_time()
         results = step.enrich(items)
@@ -202,8 +206,26 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
             )
         pks = [pk for pk, _ in todo]
         fresh[name] = {pk: res.values for pk, res in zip(pks, results, strict=True)}
+        changed[name] = {
+            pk
+            for pk, res in zip(pks, results, strict=True)
+            if _differs(stored.get(pk, nothing).get(name), res.values)
+        }
         done.results.append((name, pks, results))
     return done
+
+
+def _differs(before: tuple[str, dict[str, Any]] | None, values: dict[str, Any]) -> bool:
+    """Whether a step's fresh ``values`` differ from what was stored for the post (``before``:
+    version and JSON data; vectors live in their own table and per-brand values under
+    ``brands``, so neither takes part)."""
+    if before is None:
+        return True
+    old = {k: v for k, v in before[1].items() if k != "brands"}
+    new = {k: v for k, v in values.items() if k != "embedding"}
+    return orjson.dumps(old, option=orjson.OPT_SORT_KEYS) != orjson.dumps(
+        new, option=orjson.OPT_SORT_KEYS
+    )
 
 
 def _run_fresh(steps: Sequence[Enricher], batch: _Batch) -> _Done:
