@@ -321,7 +321,7 @@ def negative_drivers(
                 select(posts.c.text, sent.label("s"))
                 .select_from(joined)
                 .where(*conds, sent.is_not(None))
-                .order_by(posts.c.created_at.desc())
+                .order_by(posts.c.created_at.desc(), posts.c.pk.desc())
                 .limit(max_posts)
             )
         )

@@ -137,6 +137,13 @@ def _intents_by_topic(ws: Workspace, scope: Scope) -> dict[str, Counter[str]]:
     return out
 
 
+def _top_intents(counts: Counter[str] | None, k: int = 5) -> dict[str, int]:
+    """The ``k`` most frequent intents, ties by name (not by the order the database grouped
+    them in: SQLite returns groups sorted, PostgreSQL's hash aggregation does not)."""
+    ranked = sorted((counts or Counter()).items(), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ranked[:k])
+
+
 def _topic_evidence(ws: Workspace, scope: Scope, topic_id: str, limit: int) -> list[PostRef]:
     conds = [
         *conditions(scope),
@@ -229,7 +236,7 @@ def perception_gap(
                 topics_total=len(stats),
                 share=topic.share if topic else 0.0,
                 negative_share=topic.negative_share if topic else 0.0,
-                intents=dict(intents.get(best.topic_id, Counter()).most_common(5)) if best else {},
+                intents=_top_intents(intents.get(best.topic_id)) if best else {},
                 keyword_posts=kw_posts,
                 keyword_share=share(kw_posts, total_posts),
                 verdict=verdict,

@@ -133,7 +133,10 @@ def find_advocates(
             for r in conn.execute(stmt)
             if not owner(r.author_id) and r.polar / r.labelled >= min_share
         ]
-        found.sort(key=lambda r: (-r.polar, -r.polar / r.labelled, _neg_time(r.last_at)))
+        # ties by author id: the order groups come back in differs between stores
+        found.sort(
+            key=lambda r: (-r.polar, -r.polar / r.labelled, _neg_time(r.last_at), r.author_id)
+        )
         found = found[: max(limit, 0)]
         ids = [r.author_id for r in found]
         profiles = {

@@ -62,13 +62,15 @@ from socialloop.store.schema import (
     posts,
 )
 from socialloop.store.store import POST_COLUMNS, row_to_post
-from socialloop.store.writer import dialect_insert
+from socialloop.store.writer import dialect_insert, one_writer
 
 if TYPE_CHECKING:
     from socialloop.store import Store
     from socialloop.workspace import Workspace
 
 SYSTEM_ACTOR = "socialloop"
+TRIAGE_LOCK_KEY = 0x534C_0002
+"""The advisory lock a triage chunk takes on PostgreSQL (``store.writer.one_writer``)."""
 CHUNK = 500
 
 
@@ -301,6 +303,10 @@ def triage_posts(
     for i in range(0, len(pks), CHUNK):
         chunk = pks[i : i + CHUNK]
         with store.begin() as conn:
+            # a chunk reads the items its posts have, then adds the missing ones: two runs at
+            # once (a live page and a pushed import) queue here on PostgreSQL, or both would
+            # add the same item (SQLite's write lock queues them anyway)
+            one_writer(conn, TRIAGE_LOCK_KEY)
             _triage_chunk(conn, store, chunk, by_id, rules, policies, spikes, now, result)
     with store.begin() as conn:
         result.answered_outside = _answered_outside(conn, by_id, now)
@@ -331,7 +337,7 @@ def _answered_outside(conn: Connection, by_id: dict[int, Brand], now: datetime) 
             inbox_items.c.first_response_at.is_(None),
             inbox_items.c.status.in_(["new", "assigned"]),
         )
-        .order_by(child.c.created_at)
+        .order_by(child.c.created_at, child.c.pk)
     )
     first: dict[int, Any] = {}
     for r in conn.execute(stmt):

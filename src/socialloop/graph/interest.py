@@ -43,12 +43,16 @@ class InterestMatrix:
 
 
 def interest_matrix(store: Store) -> InterestMatrix:
-    """The TF-IDF author x term matrix of every stored post's hashtags and topics."""
+    """The TF-IDF author x term matrix of every stored post's hashtags and topics.
+
+    Rows and columns come in the order of the ordered queries (SQLite returns groups sorted
+    anyway; PostgreSQL's hash aggregation would not), so ties rank alike on both stores."""
     tags = (
         select(posts.c.author_id, ("#" + post_terms.c.value).label("term"), func.count())
         .select_from(post_terms.join(posts, posts.c.pk == post_terms.c.post_pk))
         .where(post_terms.c.kind == "hashtag", posts.c.author_id.is_not(None))
         .group_by(posts.c.author_id, post_terms.c.value)
+        .order_by(posts.c.author_id, post_terms.c.value)
     )
     topic_terms = (
         select(posts.c.author_id, ("topic:" + post_labels.c.label).label("term"), func.count())
@@ -59,6 +63,7 @@ def interest_matrix(store: Store) -> InterestMatrix:
             posts.c.author_id.is_not(None),
         )
         .group_by(posts.c.author_id, post_labels.c.label)
+        .order_by(posts.c.author_id, post_labels.c.label)
     )
     author_ix: dict[str, int] = {}
     term_ix: dict[str, int] = {}

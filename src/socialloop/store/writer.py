@@ -55,6 +55,16 @@ def _naive_utc(dt: datetime) -> datetime:
     return dt
 
 
+def one_writer(conn: Connection, key: int) -> None:
+    """Make the writers that call this with ``key`` run one at a time, as every writer does
+    on SQLite: on PostgreSQL, wait for the transaction-level advisory lock ``key`` (held until
+    ``conn``'s transaction ends). Nothing to do on SQLite, whose write lock already does it.
+    Take it first in the transaction, and never while this thread holds another transaction
+    that took the same key."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def dialect_insert(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -225,6 +235,10 @@ def _author_rows(
 def _upsert_authors(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
+    if conn.dialect.name != "sqlite":
+        # Writers run concurrently here (SQLite has one writer at a time): two batches that
+        # share authors must lock their rows in the same order, or they deadlock.
+        rows = sorted(rows, key=lambda r: str(r[0]))
     ins = dialect_insert(conn, authors)
     ex = ins.excluded
     stmt = ins.on_conflict_do_update(

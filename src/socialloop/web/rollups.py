@@ -17,7 +17,8 @@ or for none, so that brand is rebuilt once, before it is shown (the fallback).
 
 Each recount deletes the old rows and inserts the new ones (one ``INSERT ... SELECT``) in one
 transaction: readers see the old rows or the new ones, never a mix, and two refreshes never
-interleave. The counts are those of ``adapt.metrics.timeseries`` / ``summary`` per day.
+interleave (on PostgreSQL, where writers do run at once, an advisory lock queues them). The
+counts are those of ``adapt.metrics.timeseries`` / ``summary`` per day.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, 
 from socialloop.adapt.scope import SENTIMENT_LABELS, bucket, count_if, engagement, with_sentiment
 from socialloop.models import Brand
 from socialloop.store.schema import brands, overview_brands, overview_days, post_brands, posts
+from socialloop.store.writer import one_writer
 from socialloop.workspace import Workspace
+
+LOCK_KEY = 0x534C_0001
+"""The advisory lock that keeps two refreshes from interleaving on PostgreSQL (see
+:func:`socialloop.store.writer.one_writer`): a delete-and-recount racing another one would
+insert the same (brand, day) twice."""
 
 CHUNK = 5000
 """Post pks per ``IN (...)`` when finding the days a batch of posts falls on."""
@@ -144,6 +151,7 @@ def refresh_overview(
     (for every brand: a new post may match several)."""
     at = now or _now()
     with ws.store.begin() as conn:
+        one_writer(conn, LOCK_KEY)
         if post_pks is None:
             conn.execute(delete(overview_days))
             conn.execute(overview_days.insert().from_select(COLUMNS, _counts(conn)))
@@ -173,6 +181,7 @@ def refresh_brand(ws: Workspace, brand: Brand, *, now: datetime | None = None) -
     """Rebuild one brand's days (after it was added, or its query changed)."""
     assert brand.id is not None
     with ws.store.begin() as conn:
+        one_writer(conn, LOCK_KEY)
         conn.execute(delete(overview_days).where(overview_days.c.brand_id == brand.id))
         conn.execute(
             overview_days.insert().from_select(
