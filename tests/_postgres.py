@@ -113,18 +113,26 @@ def pg_cluster() -> Iterator[PgCluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster) -> str:
-    """A URL to a fresh, empty database on the test server."""
+def create_database(cluster: PgCluster, prefix: str = "t_", *settings: str) -> str:
+    """A fresh, empty database on ``cluster`` (its name starts with ``prefix``; each of
+    ``settings``, ``name = value``, becomes its default); returns its URL."""
     import psycopg
 
-    name = "t_" + uuid.uuid4().hex[:12]
+    name = prefix + uuid.uuid4().hex[:12]
     with psycopg.connect(
-        host=str(pg_cluster.socket_dir),
-        port=pg_cluster.port,
-        user=pg_cluster.user,
+        host=str(cluster.socket_dir),
+        port=cluster.port,
+        user=cluster.user,
         dbname="postgres",
         autocommit=True,
     ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return pg_cluster.url(name)
+        for setting in settings:
+            conn.execute(f'ALTER DATABASE "{name}" SET {setting}')
+    return cluster.url(name)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A URL to a fresh, empty database on the test server."""
+    return create_database(pg_cluster)

@@ -59,11 +59,17 @@ def csrf_of(client: TestClient, path: str = "/") -> str:
     return found.group(1)
 
 
-def web_env(tmp_path: Path) -> Iterator[WebEnv]:
+def web_env(
+    tmp_path: Path, *, database_url: str | None = None, config: str = ""
+) -> Iterator[WebEnv]:
     """The body of each web test module's ``web`` fixture: the app, one user and one API
-    token per role (named after the role, password ``PASSWORD``)."""
+    token per role (named after the role, password ``PASSWORD``); ``database_url`` puts the
+    workspace on another store, ``config`` is appended to its ``socialloop.toml``."""
     root = tmp_path / "ws"
-    ws = Workspace.init(root)
+    ws = Workspace.init(root, database_url=database_url)
+    if config:
+        toml = root / "socialloop.toml"
+        toml.write_text(toml.read_text() + config)
     app = create_app(root)
     state: AppState = app.state.socialloop
     # a low-cost Argon2id setting keeps the suite fast; the hash is still $argon2id$

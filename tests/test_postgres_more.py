@@ -35,7 +35,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -44,36 +43,19 @@ from socialloop.cli.main import cli
 from socialloop.store.schema import authors, posts
 from socialloop.workspace import Workspace
 from tests import _postgres
-from tests._web import PASSWORD, WebEnv, csrf_of, login_fields
+from tests._web import WebEnv, csrf_of, login_fields, web_env
 
 # the throwaway server's fixtures (skip, saying why, without the binaries or psycopg)
 pg_cluster = _postgres.pg_cluster
-pg_url = _postgres.pg_url
 
 SERVER_TZ = "America/St_Johns"
 
 
-def _set_timezone(cluster: _postgres.PgCluster, url: str, *settings: str) -> str:
-    """Give the database of ``url`` a default time zone other than UTC (and the other
-    ``name = value`` settings); returns ``url``."""
-    import psycopg
-
-    name = url.split("@/", 1)[1].split("?", 1)[0]
-    with psycopg.connect(
-        host=str(cluster.socket_dir),
-        port=cluster.port,
-        user=cluster.user,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        for setting in (f"timezone = '{SERVER_TZ}'", *settings):
-            conn.execute(f'ALTER DATABASE "{name}" SET {setting}')
-    return url
-
-
 @pytest.fixture
-def team_url(pg_cluster: _postgres.PgCluster, pg_url: str) -> str:
-    return _set_timezone(pg_cluster, pg_url)
+def team_url(pg_cluster: _postgres.PgCluster) -> str:
+    """A fresh database whose default time zone is not UTC (a misplaced aware timestamp
+    would show)."""
+    return _postgres.create_database(pg_cluster, "t_", f"timezone = '{SERVER_TZ}'")
 
 
 def _run(root: Path, *args: str, code: int = 0) -> str:
@@ -103,22 +85,11 @@ class Market:
 
 @pytest.fixture(scope="module")
 def market(pg_cluster: _postgres.PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Market:
-    import uuid
-
-    import psycopg
-
-    name = "m_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(
-        host=str(pg_cluster.socket_dir),
-        port=pg_cluster.port,
-        user=pg_cluster.user,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
     # as on a large store, the planner groups by hashing (in no particular order), so a
     # result that leaned on SQLite's sorted GROUP BY output would differ
-    url = _set_timezone(pg_cluster, pg_cluster.url(name), "enable_sort = off")
+    url = _postgres.create_database(
+        pg_cluster, "m_", f"timezone = '{SERVER_TZ}'", "enable_sort = off"
+    )
     base = tmp_path_factory.mktemp("market")
     out = Market(base / "lite", base / "pg")
     assert CliRunner().invoke(cli, ["init", str(out.lite)]).exit_code == 0
@@ -273,29 +244,14 @@ STATUS_ID = "109000000000000001"
 @pytest.fixture
 def web(tmp_path: Path, team_url: str) -> Iterator[WebEnv]:
     """tests/_web.web_env on a PostgreSQL workspace that publishes to a Mastodon instance."""
-    from socialloop.web.app import create_app
-    from socialloop.web.state import AppState
-    from socialloop.web.users import ROLES, Users
-
-    root = tmp_path / "ws"
-    ws = Workspace.init(root, database_url=team_url)
-    config = root / "socialloop.toml"
-    config.write_text(config.read_text() + f'\n[publish.mastodon]\ninstance = "https://{HOST}/"\n')
-    app = create_app(root)
-    state: AppState = app.state.socialloop
-    assert state.workspace.store.dialect == "postgresql"
-    state.users = Users(ws.store, hasher=PasswordHasher(time_cost=1, memory_cost=8192))
-    tokens = {}
-    for role in ROLES:
-        state.users.add(role, role, PASSWORD)
-        tokens[role], _ = state.users.create_token(role, "test")
-    client = TestClient(app)
-    try:
-        yield WebEnv(root, ws, client, state, tokens)
-    finally:
-        client.close()
-        state.close()
-        ws.close()
+    env = web_env(
+        tmp_path,
+        database_url=team_url,
+        config=f'\n[publish.mastodon]\ninstance = "https://{HOST}/"\n',
+    )
+    for made in env:
+        assert made.state.workspace.store.dialect == "postgresql"
+        yield made
 
 
 def _seed_question(ws: Workspace) -> int:

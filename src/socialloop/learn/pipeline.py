@@ -197,13 +197,7 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
             items = _items(todo, [(need, fresh.get(need, {})) for need in needs], batch)
             if whole:
                 shared[needs] = items
-        started = time.process_time()
-        results = step.enrich(items)
-        done.seconds[name] = time.process_time() - started
-        if len(results) != len(items):
-            raise PipelineError(
-                f"step {name!r} returned {len(results)} results for {len(items)} posts"
-            )
+        results = _enrich(step, items, done)
         pks = [pk for pk, _ in todo]
         fresh[name] = {pk: res.values for pk, res in zip(pks, results, strict=True)}
         changed[name] = {
@@ -213,6 +207,18 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
         }
         done.results.append((name, pks, results))
     return done
+
+
+def _enrich(step: Enricher, items: list[Item], done: _Done) -> list[Result]:
+    """``step.enrich(items)``, its CPU time added to ``done``; one result per item or an error."""
+    started = time.process_time()
+    results = step.enrich(items)
+    done.seconds[step.name] = time.process_time() - started
+    if len(results) != len(items):
+        raise PipelineError(
+            f"step {step.name!r} returned {len(results)} results for {len(items)} posts"
+        )
+    return results
 
 
 def _differs(before: tuple[str, dict[str, Any]] | None, values: dict[str, Any]) -> bool:
@@ -244,13 +250,7 @@ def _run_fresh(steps: Sequence[Enricher], batch: _Batch) -> _Done:
     for step in steps:
         name = step.name
         done.redo[name] = []
-        started = time.process_time()
-        results = step.enrich(items)
-        done.seconds[name] = time.process_time() - started
-        if len(results) != len(items):
-            raise PipelineError(
-                f"step {name!r} returned {len(results)} results for {len(items)} posts"
-            )
+        results = _enrich(step, items, done)
         for prior, res in zip(priors, results, strict=True):
             prior.update(res.values)
         done.results.append((name, pks, results))
