@@ -39,6 +39,22 @@ def test_invalid_settings_name_the_problem(tmp_path: Path) -> None:
         load_settings(tmp_path, {})
 
 
+def test_language_models_setting(tmp_path: Path) -> None:
+    from socialloop.learn.language import LanguageEnricher
+    from socialloop.learn.steps import build_steps
+
+    write_default_config(tmp_path, name="acme")
+    assert load_settings(tmp_path, {}).language_models == "full"
+    (tmp_path / "socialloop.toml").write_text('[learn]\nlanguage_models = "trigram"\n')
+    settings = load_settings(tmp_path, {})
+    assert settings.language_models == "trigram"
+    step = next(s for s in build_steps(settings, ["language"]) if s.name == "language")
+    assert isinstance(step, LanguageEnricher) and step.low_accuracy_lingua
+    (tmp_path / "socialloop.toml").write_text('[learn]\nlanguage_models = "tiny"\n')
+    with pytest.raises(ConfigError, match="language_models"):
+        load_settings(tmp_path, {})
+
+
 def test_workspace_open_and_init_errors(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceNotFound):
         Workspace.open(tmp_path)

@@ -178,14 +178,14 @@ def test_real_data_accuracy_floor(
     assert rep["accuracy"] >= FLOORS[name], (name, rep["accuracy"], rep["top_confusions"])
 
 
-def test_lingua_model_size_follows_the_candidate_set() -> None:
-    # ~96 candidates: lingua confirms with its trigram models (loading full models for dozens
-    # of languages costs seconds and hundreds of MB); a workspace list or accurate mode gets
-    # the full models
-    assert LanguageEnricher().low_accuracy_lingua
-    assert not LanguageEnricher(["en", "fi", "et"]).low_accuracy_lingua
-    assert not LanguageEnricher(mode="accurate").low_accuracy_lingua
+def test_lingua_models_full_or_trigram() -> None:
+    # full models by default (the most accurate); trigram models on request (fast mode only)
+    assert not LanguageEnricher().low_accuracy_lingua
+    assert LanguageEnricher(lingua_models="trigram").low_accuracy_lingua
+    assert not LanguageEnricher(mode="accurate", lingua_models="trigram").low_accuracy_lingua
+    with pytest.raises(ValueError, match="lingua_models"):
+        LanguageEnricher(lingua_models="tiny")  # type: ignore[arg-type]
     # both kinds still tell close languages apart on a clear sentence
     text = "Tänään on todella kaunis ilma ja menemme kaikki yhdessä uimarannalle"
     assert LanguageEnricher().detect(text)[0] == "fi"
-    assert LanguageEnricher(["fi", "et"]).detect(text)[0] == "fi"
+    assert LanguageEnricher(lingua_models="trigram").detect(text)[0] == "fi"

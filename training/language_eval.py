@@ -1,7 +1,7 @@
 """Evaluate the language step on ../shared/data validation splits (accuracy per set, speed, RSS).
 
 Usage: .venv/bin/python training/language_eval.py [--mode fast|accurate] [--threshold T]
-       [--top-k K] [--languages en,es,...] [--limit N]
+       [--top-k K] [--languages en,es,...] [--lingua-models full|trigram] [--limit N]
 Prints one line per data set and the process's peak RSS; reproduces docs/models.md "Language".
 """
 
@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--top-k", type=int, default=None)
     ap.add_argument("--languages", default=None)
+    ap.add_argument("--lingua-models", default="full", choices=["full", "trigram"])
     ap.add_argument("--limit", type=int, default=2000)
     ap.add_argument("--data", type=Path, default=DATA)
     args = ap.parse_args()
@@ -32,6 +33,7 @@ def main() -> None:
         kwargs["threshold"] = args.threshold
     if args.top_k is not None:
         kwargs["top_k"] = args.top_k
+    kwargs["lingua_models"] = args.lingua_models
     langs = args.languages.split(",") if args.languages else None
     t0 = time.perf_counter()
     step = LanguageEnricher(langs, mode=args.mode, **kwargs)  # type: ignore[arg-type]

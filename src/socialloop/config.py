@@ -42,6 +42,9 @@ rejects_dir = "rejects"
 languages = []
 # "fast" (bundled small models) or "accurate" (larger models where installed)
 mode = "fast"
+# lingua models that confirm an unsure language guess: "full" (most accurate; up to ~900 MB
+# when posts come in dozens of languages) or "trigram" (~200 MB, a little less accurate)
+language_models = "full"
 # worker processes for `socialloop enrich`
 workers = 1
 """
@@ -58,6 +61,7 @@ class Settings:
     # worker processes for `enrich`
     languages: tuple[str, ...] = ()
     enrich_mode: str = "fast"
+    language_models: str = "full"
     workers: int = 1
     # the whole parsed socialloop.toml: later capabilities (inbox, publishing, alerts, ...)
     # read and validate their own sections through section()
@@ -128,6 +132,11 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
     if mode not in ("fast", "accurate"):
         raise ConfigError(f'{path}: learn.mode must be "fast" or "accurate", not {mode!r}')
     workers = _get(learn, "workers", int, str(path)) or 1
+    lingua = _get(learn, "language_models", str, str(path)) or "full"
+    if lingua not in ("full", "trigram"):
+        raise ConfigError(
+            f'{path}: learn.language_models must be "full" or "trigram", not {lingua!r}'
+        )
     return Settings(
         root=root,
         name=name,
@@ -136,6 +145,7 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
         rejects_dir=Path(rejects),
         languages=tuple(x.lower() for x in languages),
         enrich_mode=mode,
+        language_models=lingua,
         workers=max(1, workers),
         raw=data,
         environ=dict(env),

