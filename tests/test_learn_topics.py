@@ -265,3 +265,15 @@ def test_ctfidf_and_default_k() -> None:
     assert default_k(50 * 20**2) == 20
     assert default_k(10**7) == 60
     assert default_k(3) == 3
+
+
+def test_topic_words_leave_out_urls_and_handles() -> None:
+    from socialloop.learn.topics import topic_words
+
+    words = topic_words(
+        "@sofia@kahvi.social Tämä pelasti aamuni cc @shawz@brew.social. "
+        "see https://example.org/x and @bob, 2026 kahvi"
+    )
+    # a fediverse handle goes whole: its server's name is no topic word
+    assert "social" not in words and "kahvi" in words and "brew" not in words
+    assert words == ["tama", "pelasti", "aamuni", "see", "and", "kahvi"]

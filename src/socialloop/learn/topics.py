@@ -44,7 +44,16 @@ NO_TOPIC = "none"
 
 _READ_BATCH = 5000
 _WRITE_BATCH = 5000
-_URL_OR_HANDLE = re.compile(r"https?://\S+|www\.\S+|@\w+")
+# URLs and handles are no topic words; a fediverse handle (@user@kahvi.social) goes whole, or
+# its server's name ("social") would label every Mastodon-heavy topic.
+_URL_OR_HANDLE = re.compile(r"https?://\S+|www\.\S+|@\w+(?:@[\w-]+(?:\.[\w-]+)+)?")
+
+
+def topic_words(text: str) -> list[str]:
+    """The words of ``text`` that can label a topic: folded tokens of 3+ characters, no
+    digits-only tokens, URLs or handles (stopwords are dropped by the caller)."""
+    return [t for t in tokens(_URL_OR_HANDLE.sub(" ", text)) if len(t) >= 3 and not t.isdigit()]
+
 
 # Short stopword lists (en, es, fr, de, fi), folded like textutil.tokens (accents stripped).
 _STOPWORDS_TEXT = """
@@ -223,11 +232,7 @@ def _term_counts(
         with store.begin() as conn:
             rows = conn.execute(select(posts.c.pk, posts.c.text).where(posts.c.pk.in_(chunk)))
             for pk, text in rows:
-                counts[cluster_of[pk]].update(
-                    t
-                    for t in tokens(_URL_OR_HANDLE.sub(" ", text))
-                    if len(t) >= 3 and not t.isdigit() and t not in drop
-                )
+                counts[cluster_of[pk]].update(t for t in topic_words(text) if t not in drop)
     return counts
 
 
