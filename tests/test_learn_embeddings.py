@@ -48,7 +48,7 @@ def test_contract() -> None:
     assert isinstance(step, Enricher)
     assert (step.name, step.version, step.requires, step.produces) == (
         "embedding",
-        "1",
+        "2",
         (),
         ("embedding",),
     )
@@ -128,3 +128,12 @@ def test_migration_creates_table_and_write_embeddings(tmp_path: Path) -> None:
         assert [bytes(r.vector) for r in rows] == blobs
     finally:
         store.close()
+
+
+def test_handles_and_links_are_placeholders() -> None:
+    from socialloop.learn.embeddings import preprocess
+
+    # a fediverse handle goes whole: its server's name is no content
+    assert preprocess("@sofia@kahvi.social hei @bob, see https://x.org/a") == (
+        "@user hei @user, see http"
+    )

@@ -206,6 +206,50 @@ def test_a_step_runs_again_where_what_it_requires_changed(ws: Workspace) -> None
     assert idle.seen == []
 
 
+class Vectors:
+    """Test step making a vector (bytes, stored in its own table, not compared)."""
+
+    name = "embedding"
+    requires: tuple[str, ...] = ()
+    produces = ("embedding",)
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        blob = bytes(4) if self.version == "1" else b"\x00<\x00<"
+        return [Result({"embedding": blob, "embedding_model": "m"}) for _ in batch]
+
+
+class Nearest:
+    """Test step requiring the vector: records the posts it saw."""
+
+    name = "nearest"
+    version = "1"
+    requires = ("embedding",)
+    produces = ("near",)
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        self.seen.extend(i.pk for i in batch)
+        return [Result({"near": "x"}) for _ in batch]
+
+
+def test_a_new_vector_version_runs_its_dependents_again(ws: Workspace) -> None:
+    # a vector cannot be compared with what is stored (it lives in its own table): a new
+    # version of the step that makes it counts as a change on every post it ran on
+    seed(ws, 6)
+    Pipeline([Vectors("1"), Nearest()]).run(ws.store)
+    again = Nearest()
+    Pipeline([Vectors("2"), again]).run(ws.store)
+    assert len(again.seen) == 6
+    idle = Nearest()
+    Pipeline([Vectors("2"), idle]).run(ws.store)
+    assert idle.seen == []
+
+
 def test_an_edited_post_is_enriched_again(ws: Workspace) -> None:
     seed(ws, 5)
     Pipeline([Shouty()]).run(ws.store)

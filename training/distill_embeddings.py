@@ -51,7 +51,7 @@ from socialloop.learn.embeddings import (
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 _URL = re.compile(r"https?://\S+|www\.\S+")
-_USER = re.compile(r"@\w+")
+_USER = re.compile(r"@\w+(?:@[\w-]+(?:\.[\w-]+)+)?")  # as learn.embeddings
 SPECIAL = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
 
 

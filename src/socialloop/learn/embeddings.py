@@ -37,7 +37,8 @@ MODEL_DIR = Path(__file__).parent / "models"
 MODEL_NAME = "static-minilm-tweets-v1"
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
-_USER = re.compile(r"@\w+")
+# a handle, fediverse ones whole (@user@kahvi.social: the server's name is no content)
+_USER = re.compile(r"@\w+(?:@[\w-]+(?:\.[\w-]+)+)?")
 # words (letters/digits, unicode), or one other non-space character (punctuation, emoji)
 _PRETOKEN = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
 _MAX_WORD = 100
@@ -159,7 +160,7 @@ class EmbeddingEnricher:
     embedded once and remembered (retweets and copied texts are common)."""
 
     name = "embedding"
-    version = "1"
+    version = "2"  # 2: fediverse handles become @user whole
     requires: tuple[str, ...] = ()
     produces: tuple[str, ...] = ("embedding",)
 

@@ -203,7 +203,7 @@ def _run_steps(steps: Sequence[Enricher], batch: _Batch) -> _Done:
         changed[name] = {
             pk
             for pk, res in zip(pks, results, strict=True)
-            if _differs(stored.get(pk, nothing).get(name), res.values)
+            if _differs(stored.get(pk, nothing).get(name), res.values, version)
         }
         done.results.append((name, pks, results))
     return done
@@ -221,11 +221,15 @@ def _enrich(step: Enricher, items: list[Item], done: _Done) -> list[Result]:
     return results
 
 
-def _differs(before: tuple[str, dict[str, Any]] | None, values: dict[str, Any]) -> bool:
+def _differs(
+    before: tuple[str, dict[str, Any]] | None, values: dict[str, Any], version: str
+) -> bool:
     """Whether a step's fresh ``values`` differ from what was stored for the post (``before``:
-    version and JSON data; vectors live in their own table and per-brand values under
-    ``brands``, so neither takes part)."""
+    version and JSON data). Per-brand values (under ``brands``) take no part; a vector lives in
+    its own table, so a step that makes one counts as changed whenever its version changed."""
     if before is None:
+        return True
+    if "embedding" in values and before[0] != version:
         return True
     old = {k: v for k, v in before[1].items() if k != "brands"}
     new = {k: v for k, v in values.items() if k != "embedding"}
