@@ -77,6 +77,7 @@ def run_steps(steps: Sequence[Enricher], batch: Batch) -> Done:
     if not batch.stored:
         return _run_fresh(steps, batch)
     producer = {f: s.name for s in steps for f in s.produces}
+    required = {producer[f] for s in steps for f in s.requires}  # steps others depend on
     stored = batch.stored
     nothing: dict[str, tuple[str, dict[str, Any]]] = {}
     fresh: dict[str, dict[int, dict[str, Any]]] = {}  # step -> pk -> values from this pass
@@ -107,11 +108,12 @@ def run_steps(steps: Sequence[Enricher], batch: Batch) -> Done:
         results = _enrich(step, items, done)
         pks = [pk for pk, _ in todo]
         fresh[name] = {pk: res.values for pk, res in zip(pks, results, strict=True)}
-        changed[name] = {
-            pk
-            for pk, res in zip(pks, results, strict=True)
-            if _differs(stored.get(pk, nothing).get(name), res.values, version)
-        }
+        if name in required:  # nobody reads what changed in the others
+            changed[name] = {
+                pk
+                for pk, res in zip(pks, results, strict=True)
+                if _differs(stored.get(pk, nothing).get(name), res.values, version)
+            }
         done.results.append((name, pks, results))
     return done
 
