@@ -137,3 +137,65 @@ def test_handles_and_links_are_placeholders() -> None:
     assert preprocess("@sofia@kahvi.social hei @bob, see https://x.org/a") == (
         "@user hei @user, see http"
     )
+
+
+def _reference_preprocess(text: str) -> str:
+    """The accent stripping as first written: NFD, then each character's category tested."""
+    import unicodedata
+
+    from socialloop.learn.embeddings import _URL, _USER
+
+    text = _USER.sub("@user", _URL.sub("http", text)).lower()
+    text = unicodedata.normalize("NFD", text)
+    return "".join(c for c in text if unicodedata.category(c) != "Mn")
+
+
+def _reference_encode(emb: StaticEmbedder, texts: list[str]) -> np.ndarray:
+    """Token vectors gathered and summed per text (np.add.reduceat), then unit-normed."""
+    rows = [emb.tokenizer.encode(t) for t in texts]
+    out = np.zeros((len(rows), emb.dim), dtype=np.float32)
+    for i, ids in enumerate(rows):
+        if ids:
+            vecs = emb.vectors[ids].astype(np.float32)
+            if emb.scales is not None:
+                vecs *= emb.scales[ids, None]
+            out[i] = vecs.sum(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+_VARIED = [
+    "Café crème à Paris, très déçue 😡 @airfrance https://t.co/x",
+    "Ärger über die Verspätung! #DB",
+    "ما هذا التأخير يا",
+    "यह बहुत अच्छा है",
+    "Ñandú señor, ¿cómo estás?",
+    "Tämä on hyvä, kiitos!",
+    "🙂🙂🙂",
+    "",
+    "ok",
+    "Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǫ̗͕",
+    "@user@kahvi.social hello there",
+]
+
+
+def test_fast_preprocess_and_encode_equal_the_reference() -> None:
+    from socialloop.learn.embeddings import default_embedder, preprocess
+
+    emb = default_embedder()
+    assert [preprocess(t) for t in _VARIED] == [_reference_preprocess(t) for t in _VARIED]
+    got = emb.encode(_VARIED)
+    np.testing.assert_allclose(got, _reference_encode(emb, _VARIED), atol=1e-5)
+    assert not got[_VARIED.index("")].any()
+
+
+def test_fast_encode_equals_the_reference_on_real_posts() -> None:
+    from socialloop.learn.embeddings import default_embedder, preprocess
+    from tests.conftest import shared_file
+
+    path = shared_file("xlm_t_umsab", "all", "val_text.txt")
+    texts = path.read_text(encoding="utf-8").splitlines()[:3000]
+    emb = default_embedder()
+    assert [preprocess(t) for t in texts] == [_reference_preprocess(t) for t in texts]
+    np.testing.assert_allclose(emb.encode(texts), _reference_encode(emb, texts), atol=1e-5)

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 from sqlalchemy import Connection, delete
 
 from socialloop.learn.base import BatchMemo, Item, Result
@@ -46,13 +49,20 @@ _MAX_WORD = 100
 _MEMO_SIZE = 50_000
 
 
+@lru_cache(maxsize=1)
+def _nonspacing_marks() -> dict[int, None]:
+    """A ``str.translate`` table deleting every non-spacing mark (Unicode category Mn);
+    immutable once built, so one copy serves every embedder."""
+    return {c: None for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Mn"}
+
+
 def preprocess(text: str) -> str:
-    """Links -> ``http``, handles -> ``@user``, lower-cased, accents stripped."""
+    """Links -> ``http``, handles -> ``@user``, lower-cased, accents stripped (NFD, then every
+    non-spacing mark dropped)."""
     text = _USER.sub("@user", _URL.sub("http", text)).lower()
     if text.isascii():  # nothing to decompose, no combining marks
         return text
-    text = unicodedata.normalize("NFD", text)
-    return "".join(c for c in text if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFD", text).translate(_nonspacing_marks())
 
 
 class Tokenizer:
@@ -118,6 +128,7 @@ class StaticEmbedder:
         self.scales = None if scales is None else scales.astype(np.float32)
         self.dim = int(vectors.shape[1])
         self.name = name
+        self._table: NDArray[np.float32] | None = None
 
     @classmethod
     def load(cls, directory: Path = MODEL_DIR, stem: str = "embeddings") -> StaticEmbedder:
@@ -127,19 +138,31 @@ class StaticEmbedder:
             scales = z["scales"] if "scales" in z.files else None
         return cls(meta["vocab"], vectors, scales, name=str(meta.get("model", MODEL_NAME)))
 
+    @property
+    def table(self) -> NDArray[np.float32]:
+        """The token vectors as float32 with their scales applied (built on first use)."""
+        if self._table is None:
+            table = self.vectors.astype(np.float32)
+            if self.scales is not None:
+                table *= self.scales[:, None]
+            self._table = table
+        return self._table
+
     def encode(self, texts: Iterable[str]) -> NDArray[np.float32]:
-        rows = [self.tokenizer.encode(t) for t in texts]
-        out = np.zeros((len(rows), self.dim), dtype=np.float32)
-        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        encode = self.tokenizer.encode
+        rows = [encode(t) for t in texts]
+        n = len(rows)
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=n)
         if not lengths.any():
-            return out
-        ids = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(lengths.sum()))
-        vecs = self.vectors[ids].astype(np.float32)
-        if self.scales is not None:
-            vecs *= self.scales[ids, None]
-        nonempty = lengths > 0
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
-        out[nonempty] = np.add.reduceat(vecs, starts, axis=0)
+            return np.zeros((n, self.dim), dtype=np.float32)
+        total = int(lengths.sum())
+        ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=total)
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        # (texts x vocabulary) token counts times the table: the sum of each text's vectors
+        counts = sparse.csr_matrix(
+            (np.ones(total, dtype=np.float32), ids, indptr), shape=(n, self.table.shape[0])
+        )
+        out = np.ascontiguousarray(counts @ self.table, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
