@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -29,6 +30,7 @@ from socialloop.learn.batch_run import (
     worker_ready,
 )
 from socialloop.store import Store
+from socialloop.store.pg_copy import copy_rows
 from socialloop.store.schema import (
     authors,
     brand_labels,
@@ -337,20 +339,18 @@ _COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
 
 class _Statements:
     """The run's four upserts, built once per run (compiled once on SQLite, where the rows go
-    to the driver's executemany as tuples; elsewhere through SQLAlchemy as dicts)."""
+    to the driver's executemany as tuples; on PostgreSQL through COPY, or through SQLAlchemy
+    as dicts for a small batch)."""
 
     def __init__(self) -> None:
         self._built: dict[str, Any] = {}
         self._raw: dict[str, tuple[str, list[int] | None]] = {}
 
-    def _statement(self, conn: Connection, name: str) -> Any:
-        stmt = self._built.get(name)
-        if stmt is not None:
-            return stmt
-        table, _ = _COLUMNS[name]
-        ins = dialect_insert(conn, table)
+    @staticmethod
+    def _conflict(name: str, ins: Any) -> Any:
+        """The ON CONFLICT clause of table ``name``'s upsert, applied to ``ins``."""
         if name == "enrichments":
-            stmt = ins.on_conflict_do_update(
+            return ins.on_conflict_do_update(
                 index_elements=[enrichments.c.post_pk, enrichments.c.step],
                 set_={
                     "version": ins.excluded.version,
@@ -359,8 +359,8 @@ class _Statements:
                     "updated_at": ins.excluded.updated_at,
                 },
             )
-        elif name == "embeddings":  # replaces the post's vector (one per post)
-            stmt = ins.on_conflict_do_update(
+        if name == "embeddings":  # replaces the post's vector (one per post)
+            return ins.on_conflict_do_update(
                 index_elements=[embeddings.c.post_pk],
                 set_={
                     "model": ins.excluded.model,
@@ -368,16 +368,21 @@ class _Statements:
                     "vector": ins.excluded.vector,
                 },
             )
-        else:
-            stmt = ins.on_conflict_do_nothing()
-        self._built[name] = stmt
+        return ins.on_conflict_do_nothing()
+
+    def _statement(self, conn: Connection, name: str) -> Any:
+        stmt = self._built.get(name)
+        if stmt is None:
+            stmt = self._built[name] = self._conflict(name, dialect_insert(conn, _COLUMNS[name][0]))
         return stmt
 
     def run(self, conn: Connection, name: str, rows: list[tuple[Any, ...]]) -> None:
         """Write ``rows`` (tuples in :data:`_COLUMNS` order) to table ``name``."""
         if not rows:
             return
-        keys = _COLUMNS[name][1]
+        table, keys = _COLUMNS[name]
+        if copy_rows(conn, table, keys, rows, partial(self._conflict, name)):
+            return  # PostgreSQL, a big batch: through COPY
         stmt = self._statement(conn, name)
         if conn.dialect.name != "sqlite":
             conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows])

@@ -95,22 +95,33 @@ def tsvector_literal(words: Sequence[str]) -> str:
 
 
 def index_texts(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
-    """Write (or rewrite) the ``post_search`` rows of ``(post pk, text)`` pairs."""
+    """Write (or rewrite) the ``post_search`` rows of ``(post pk, text)`` pairs (through COPY
+    for a big batch, see :mod:`socialloop.store.pg_copy`)."""
     if not rows:
+        return
+    from socialloop.store.pg_copy import copy_rows
+
+    values: list[tuple[int, str, str]] = []
+    for pk, text in rows:
+        words = tokens(text)
+        values.append((pk, " ".join(words), tsvector_literal(words)))
+
+    def replace(ins: Any) -> Any:
+        return ins.on_conflict_do_update(
+            index_elements=[post_search.c.post_pk],
+            set_={"tokens": ins.excluded.tokens, "tsv": ins.excluded.tsv},
+        )
+
+    # COPY parses the tsvector literal with the column's own input function
+    if copy_rows(conn, post_search, ("post_pk", "tokens", "tsv"), values, replace, ("post_pk",)):
         return
     ins = postgresql.insert(post_search).values(
         post_pk=bindparam("pk"),
         tokens=bindparam("toks"),
         tsv=cast(bindparam("tsv", type_=String), postgresql.TSVECTOR),
     )
-    stmt = ins.on_conflict_do_update(
-        index_elements=[post_search.c.post_pk],
-        set_={"tokens": ins.excluded.tokens, "tsv": ins.excluded.tsv},
-    )
-    params: list[dict[str, Any]] = []
-    for pk, text in rows:
-        words = tokens(text)
-        params.append({"pk": pk, "toks": " ".join(words), "tsv": tsvector_literal(words)})
+    stmt = replace(ins)
+    params = [{"pk": pk, "toks": toks, "tsv": tsv} for pk, toks, tsv in values]
     for i in range(0, len(params), 1000):
         conn.execute(stmt, params[i : i + 1000])
 

@@ -18,6 +18,7 @@ from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from socialloop.models import Post, author_id
+from socialloop.store.pg_copy import Conflict, copy_rows
 from socialloop.store.schema import (
     authors,
     brand_labels,
@@ -239,9 +240,12 @@ def _upsert_authors(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         # Writers run concurrently here (SQLite has one writer at a time): two batches that
         # share authors must lock their rows in the same order, or they deadlock.
         rows = sorted(rows, key=lambda r: str(r[0]))
-    ins = dialect_insert(conn, authors)
+    upsert_rows(conn, authors, _AUTHOR_KEYS, rows, _authors_conflict, order_by=("id",))
+
+
+def _authors_conflict(ins: Any) -> Any:
     ex = ins.excluded
-    stmt = ins.on_conflict_do_update(
+    return ins.on_conflict_do_update(
         index_elements=[authors.c.id],
         set_={
             "name": func.coalesce(ex.name, authors.c.name),
@@ -254,7 +258,25 @@ def _upsert_authors(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         },
         where=ex.updated_at >= authors.c.updated_at,
     )
-    execute_rows(conn, stmt, _AUTHOR_KEYS, rows)
+
+
+def _do_nothing(ins: Any) -> Any:
+    return ins.on_conflict_do_nothing()
+
+
+def upsert_rows(
+    conn: Connection,
+    table: Any,
+    keys: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    conflict: Conflict,
+    order_by: Sequence[str] = (),
+) -> None:
+    """Insert ``rows`` (tuples in ``keys`` order) into ``table`` with ``conflict`` (a function
+    applying the ON CONFLICT clause to an insert): through COPY on PostgreSQL for a big batch
+    (:mod:`socialloop.store.pg_copy`), else one executemany (:func:`execute_rows`)."""
+    if not copy_rows(conn, table, keys, rows, conflict, order_by):
+        execute_rows(conn, conflict(dialect_insert(conn, table)), keys, rows)
 
 
 # posts columns written by an upsert, in table order (the tuples of _post_rows)
@@ -290,8 +312,7 @@ _TERM_KEYS = ("kind", "value", "post_pk")
 _EDGE_KEYS = ("kind", "post_pk", "source_author_id", "target", "target_author_id", "created_at")
 
 
-def _posts_upsert(conn: Connection) -> Any:
-    ins = dialect_insert(conn, posts)
+def _posts_conflict(ins: Any) -> Any:
     ex = ins.excluded
     update_cols = {
         c: getattr(ex, c)
@@ -449,7 +470,8 @@ def upsert_posts(
         )
         extras.append((aid, created))
     max_before = conn.execute(select(func.max(posts.c.pk))).scalar() or 0
-    execute_rows(conn, _posts_upsert(conn), _POST_KEYS, rows)
+    # in batch order (new posts get their pks in that order, as on SQLite)
+    upsert_rows(conn, posts, _POST_KEYS, rows, _posts_conflict)
 
     is_sqlite = conn.dialect.name == "sqlite"
     new_ids = [i for i in ids if i not in before] if before else ids
@@ -510,12 +532,8 @@ def upsert_posts(
     for chunk in _chunks(edited):
         for table in (enrichments, post_labels, brand_labels, embeddings):
             conn.execute(delete(table).where(table.c.post_pk.in_(chunk)))
-    if term_rows:
-        stmt = dialect_insert(conn, post_terms).on_conflict_do_nothing()
-        execute_rows(conn, stmt, _TERM_KEYS, term_rows)
-    if edge_rows:
-        stmt = dialect_insert(conn, interactions).on_conflict_do_nothing()
-        execute_rows(conn, stmt, _EDGE_KEYS, edge_rows)
+    upsert_rows(conn, post_terms, _TERM_KEYS, term_rows, _do_nothing)
+    upsert_rows(conn, interactions, _EDGE_KEYS, edge_rows, _do_nothing)
     return result
 
 
