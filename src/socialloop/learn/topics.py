@@ -35,7 +35,7 @@ from socialloop.learn.base import Item, Result
 from socialloop.learn.embeddings import StaticEmbedder, default_embedder, vector_from_bytes
 from socialloop.store import Store
 from socialloop.store.schema import embeddings, enrichments, post_labels, posts, topics
-from socialloop.store.writer import dialect_insert, execute_many
+from socialloop.store.writer import row_codec, upsert_rows
 from socialloop.textutil import tokens
 
 STEP_NAME = "topic"
@@ -380,23 +380,35 @@ def _store_build(
 def _write_rows(
     conn: Connection, rows: Sequence[tuple[int, str, str, float | None]], now: datetime
 ) -> None:
+    """The topic step's enrichments and labels of ``rows`` (the old ones were deleted)."""
+    dt_out, js_out = row_codec(conn)  # values as the driver binds them
+    stamp = dt_out(now)
     enr = [
-        {
-            "post_pk": pk,
-            "step": STEP_NAME,
-            "version": STEP_VERSION,
-            "data": {"topic": tid, "topic_label": label} if label else {"topic": tid},
-            "confidence": score,
-            "updated_at": now,
-        }
+        (
+            pk,
+            STEP_NAME,
+            STEP_VERSION,
+            js_out({"topic": tid, "topic_label": label} if label else {"topic": tid}),
+            score,
+            stamp,
+        )
         for pk, tid, label, score in rows
     ]
-    labs = [
-        {"field": STEP_NAME, "label": tid, "post_pk": pk, "score": score}
-        for pk, tid, _label, score in rows
-    ]
-    execute_many(conn, dialect_insert(conn, enrichments), enr)
-    execute_many(conn, dialect_insert(conn, post_labels).on_conflict_do_nothing(), labs)
+    labs = [(STEP_NAME, tid, pk, score) for pk, tid, _label, score in rows]
+    upsert_rows(conn, enrichments, _ENR_KEYS, enr, _plain)
+    upsert_rows(conn, post_labels, _LABEL_KEYS, labs, _do_nothing)
+
+
+_ENR_KEYS = ("post_pk", "step", "version", "data", "confidence", "updated_at")
+_LABEL_KEYS = ("field", "label", "post_pk", "score")
+
+
+def _plain(ins: Any) -> Any:
+    return ins
+
+
+def _do_nothing(ins: Any) -> Any:
+    return ins.on_conflict_do_nothing()
 
 
 @dataclass(frozen=True, slots=True)

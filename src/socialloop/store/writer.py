@@ -132,7 +132,7 @@ def execute_rows(
     conn: Connection, stmt: Any, keys: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
     """``conn.execute(stmt, rows)`` for rows given as tuples in ``keys`` order, holding values
-    as the dialect stores them (see :func:`_row_codec`). On SQLite they go straight to the
+    as the dialect stores them (see :func:`row_codec`). On SQLite they go straight to the
     driver's executemany: no per-row dict, no per-row parameter processing."""
     if not rows:
         return
@@ -166,7 +166,7 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _row_codec(conn: Connection) -> tuple[Any, Any]:
+def row_codec(conn: Connection) -> tuple[Any, Any]:
     """(datetime, JSON) converters to the values the driver binds: text on SQLite (what
     SQLAlchemy's types would store, so Core reads them back), Python objects elsewhere."""
     if conn.dialect.name == "sqlite":
@@ -398,7 +398,7 @@ def upsert_posts(
     per-import cache, post id -> root of the posts written so far) a reply takes its parent's
     root. Others stay NULL for ``derive_threads``, which reaches the same fixed point."""
     now = _naive_utc(now or datetime.now(UTC))
-    dt_out, js_out = _row_codec(conn)
+    dt_out, js_out = row_codec(conn)
     now_out = dt_out(now)
     # one post per id inside the batch: the most recently collected copy wins
     by_id: dict[str, Post] = {}
