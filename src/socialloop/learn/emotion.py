@@ -30,7 +30,7 @@ import numpy.typing as npt
 from socialloop.errors import SocialloopError
 from socialloop.learn.accurate import TransformerHeads, blend
 from socialloop.learn.base import BatchMemo, Item, Result
-from socialloop.learn.features import hash_batch
+from socialloop.learn.features import FeatureCache, hash_batch
 from socialloop.learn.sentiment import LinearHashedModel
 from socialloop.learn.sentiment import ModelMissing as _LoadError
 
@@ -78,19 +78,25 @@ def load_model(path: Path) -> LinearHashedModel:
 
 
 def logits(
-    model: LinearHashedModel, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    model: LinearHashedModel,
+    texts: Sequence[str],
+    langs: Sequence[str | None] | None = None,
+    features: FeatureCache | None = None,
 ) -> FloatArray:
-    """Per-emotion log-odds, shape (len(texts), emotions): one bincount pass per emotion."""
+    """Per-emotion log-odds, shape (len(texts), emotions): one bincount pass per emotion.
+    ``features``: where the texts' hashes may already be (the same log-odds)."""
     n = len(texts)
     k = len(model.labels)
     if n == 0:
         return np.zeros((0, k), dtype=np.float64)
-    doc, bucket = hash_batch(texts, model.config, langs)
+    hasher = hash_batch if features is None else features.hash_batch
+    doc, bucket = hasher(texts, model.config, langs)
     norm2 = np.bincount(doc, weights=model.idf2[bucket].astype(np.float64), minlength=n)
-    gathered = model.weights[bucket]
+    # one gather per column: a column of the (buckets, k) table is contiguous as stored
+    weights = model.weights
     out = np.empty((n, k), dtype=np.float64)
     for j in range(k):
-        out[:, j] = np.bincount(doc, weights=gathered[:, j], minlength=n) * model.scale[j]
+        out[:, j] = np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * model.scale[j]
     out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
     out += model.bias
     return out
@@ -114,17 +120,22 @@ class EmotionEnricher:
     produces: tuple[str, ...] = ("emotion", "emotions")
 
     def __init__(
-        self, model_path: Path | None = None, heads: TransformerHeads | None = None
+        self,
+        model_path: Path | None = None,
+        heads: TransformerHeads | None = None,
+        features: FeatureCache | None = None,
     ) -> None:
         self.model_path = model_path or MODEL_PATH
         self.heads = heads  # accurate mode: the transformer blended in
         if heads is not None:
             self.version = f"{type(self).version}+accurate"
+        # the hashes of a batch shared with the other linear text steps (build_steps)
+        self.features = features
         self._model: LinearHashedModel | None = None
         self._thresholds: FloatArray | None = None
         # (text, lang) -> (emotion, emotions, confidence) in fast mode
-        self._memo: BatchMemo[tuple[str, str | None], tuple[str, list[str], float]] = BatchMemo(
-            _MEMO_SIZE
+        self._memo: BatchMemo[tuple[str, str | None], tuple[str, tuple[str, ...], float]] = (
+            BatchMemo(_MEMO_SIZE)
         )
 
     @property
@@ -152,10 +163,14 @@ class EmotionEnricher:
         return {label: float(t) for label, t in zip(model.labels, self._thresholds, strict=True)}
 
     def predict_proba(
-        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+        self,
+        texts: Sequence[str],
+        langs: Sequence[str | None] | None = None,
+        features: FeatureCache | None = None,
     ) -> FloatArray:
-        """Independent per-emotion probabilities, shape (len(texts), len(self.labels))."""
-        fast = _sigmoid(logits(self.model, texts, langs))
+        """Independent per-emotion probabilities, shape (len(texts), len(self.labels));
+        ``features``: where the texts' hashes may already be (the same probabilities)."""
+        fast = _sigmoid(logits(self.model, texts, langs, features))
         if self.heads is None:
             return fast
         blended = blend(fast, self.heads, "emotion", self.model.labels, texts, langs)
@@ -172,16 +187,18 @@ class EmotionEnricher:
         emotion: list[str] = []
         emotions: list[list[str]] = []
         confidence: list[float] = []
-        for i in range(len(probs)):
-            row_above = above[i]
-            if row_above.any():
-                t = int(top[i])
+        rows = probs.tolist()
+        highest = probs.max(axis=1).tolist() if len(labels) else [0.0] * len(rows)
+        for row, row_above, t, row_order, high in zip(
+            rows, above.tolist(), top.tolist(), order.tolist(), highest, strict=True
+        ):
+            if True in row_above:
                 emotion.append(labels[t])
-                confidence.append(float(probs[i, t]))
-                emotions.append([labels[j] for j in order[i] if row_above[j]])
+                confidence.append(row[t])
+                emotions.append([labels[j] for j in row_order if row_above[j]])
             else:
                 emotion.append(NONE)
-                confidence.append(float(1.0 - probs[i].max()) if len(labels) else 1.0)
+                confidence.append(1.0 - high)
                 emotions.append([])
         return emotion, emotions, confidence
 
@@ -226,9 +243,15 @@ class EmotionEnricher:
 
         # fast mode: a post's emotions depend on its text and language alone (row-wise
         # arithmetic), so each distinct pair is scored once and remembered
-        def decide(missing: list[tuple[str, str | None]]) -> Iterable[tuple[str, list[str], float]]:
-            probs = self.predict_proba([t for t, _ in missing], [lang for _, lang in missing])
-            return zip(*self._decide(probs), strict=True)
+        def decide(
+            missing: list[tuple[str, str | None]],
+        ) -> Iterable[tuple[str, tuple[str, ...], float]]:
+            probs = self.predict_proba(
+                [t for t, _ in missing], [lang for _, lang in missing], self.features
+            )
+            emotion, emotions, confidence = self._decide(probs)
+            # tuples: the memo adds no containers for the garbage collector to scan
+            return zip(emotion, map(tuple, emotions), confidence, strict=True)
 
         decided = self._memo.get_many(list(zip(texts, langs, strict=True)), decide)
         return [

@@ -41,13 +41,8 @@ from socialloop.learn.artefact import linear_arrays as _arrays
 from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import BatchMemo, Item, Result
-from socialloop.learn.features import HashingConfig, hash_batch
-from socialloop.learn.intent_rules import (
-    FAMILIES,
-    compile_agent_reply,
-    compile_rules,
-    rule_features,
-)
+from socialloop.learn.features import FeatureCache, HashingConfig, hash_batch
+from socialloop.learn.intent_rules import FAMILIES, compile_rules, cue_features
 
 INTENTS: tuple[str, ...] = (
     "question",
@@ -184,17 +179,22 @@ class HeadsModel:
         except (ValueError, KeyError) as exc:
             raise IntentModelMissing(path, f"could not be read ({exc})") from exc
 
-    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """Head logits, shape (len(texts), heads)."""
+    def logits(
+        self, texts: Sequence[str], features: FeatureCache | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Head logits, shape (len(texts), heads); ``features``: where the texts' hashes may
+        already be (the same logits)."""
         n, k = len(texts), len(self.heads)
         if n == 0:
             return np.zeros((0, k), dtype=np.float64)
-        doc, bucket = hash_batch(texts, self.config)
+        hasher = hash_batch if features is None else features.hash_batch
+        doc, bucket = hasher(texts, self.config)
         norm2 = np.bincount(doc, weights=self.idf2[bucket].astype(np.float64), minlength=n)
-        gathered = self.weights[bucket]
+        # one gather per column: a column of the (buckets, k) table is contiguous as stored
+        weights = self.weights
         out = np.empty((n, k), dtype=np.float64)
         for j in range(k):
-            out[:, j] = np.bincount(doc, weights=gathered[:, j], minlength=n) * self.scale[j]
+            out[:, j] = np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * self.scale[j]
         out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
         out += self.bias
         return out
@@ -223,6 +223,15 @@ class HeadsModel:
 
 def _prior_sentiment(prior: Mapping[str, Any]) -> tuple[float, float, float] | None:
     scores = prior.get("sentiment_scores")
+    if type(scores) is dict and len(scores) == 3:  # as the sentiment step makes them
+        try:
+            return (
+                float(scores["negative"]),
+                float(scores["neutral"]),
+                float(scores["positive"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            pass
     if isinstance(scores, Mapping) and scores:
         try:
             return (
@@ -255,11 +264,14 @@ class IntentEnricher:
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(
+        self, model_path: Path | None = None, features: FeatureCache | None = None
+    ) -> None:
         self.model_path = model_path or MODEL_PATH
+        # the hashes of a batch shared with the other linear text steps (build_steps)
+        self.features = features
         self._model: HeadsModel | None = None
         self._rules: dict[str, re.Pattern[str]] | None = None
-        self._agent_reply: re.Pattern[str] | None = None
         self._sentiment: Any = None
         # text -> (rule counts, agent-reply flag, head logits): see _text_features
         self._memo: BatchMemo[str, tuple[FloatArray, float, npt.NDArray[np.float64]]] = BatchMemo(
@@ -278,12 +290,6 @@ class IntentEnricher:
         if self._rules is None:
             self._rules = compile_rules()
         return self._rules
-
-    @property
-    def agent_reply(self) -> re.Pattern[str]:
-        if self._agent_reply is None:
-            self._agent_reply = compile_agent_reply()
-        return self._agent_reply
 
     def _sentiment_probs(self, texts: Sequence[str]) -> FloatArray:
         if self._sentiment is None:
@@ -304,10 +310,10 @@ class IntentEnricher:
         def compute(
             missing: list[str],
         ) -> Iterable[tuple[FloatArray, float, npt.NDArray[np.float64]]]:
-            rules = rule_features(missing, self.rules)
-            search = self.agent_reply.search
-            agent = [1.0 if t and search(t.replace("’", "'")) else 0.0 for t in missing]
-            return zip(rules, agent, self.model.logits(missing), strict=True)
+            # one cue scan gives the family counts and the customer-care reply flag
+            rules, agent = cue_features(missing, self.rules)
+            logits = self.model.logits(missing, self.features)
+            return zip(rules, agent.tolist(), logits, strict=True)
 
         rows = self._memo.get_many(texts, compute)
         k = len(self.model.heads)
@@ -385,46 +391,49 @@ class IntentEnricher:
         texts = [item.post.text or "" for item in batch]
         priors = [_prior_sentiment(item.prior) for item in batch]
         missing = [i for i, p in enumerate(priors) if p is None]
-        sentiment = np.zeros((len(batch), 3), dtype=np.float32)
         if missing:
+            sentiment = np.zeros((len(batch), 3), dtype=np.float32)
             sentiment[missing] = self._sentiment_probs([texts[i] for i in missing])
-        for i, p in enumerate(priors):
-            if p is not None:
-                sentiment[i] = p
+            for i, p in enumerate(priors):
+                if p is not None:
+                    sentiment[i] = p
+        else:
+            sentiment = np.array(priors, dtype=np.float32)
         probs, rules = self.scores(texts, sentiment)
-        columns = [probs[label].tolist() for label in INTENTS]
-        request, buy, go, do = (
-            rules[:, FAMILIES.index(f)].tolist() for f in ("request", "buy", "go", "do")
-        )
+        cue_columns = [rules[:, FAMILIES.index(f)].tolist() for f in ("request", "buy", "go", "do")]
         results: list[Result] = []
-        for i in range(len(batch)):
-            row = [col[i] for col in columns]
-            scores = {label: round(p, 4) for label, p in zip(INTENTS, row, strict=True)}
+        for row, request, buy, go, do in zip(
+            zip(*(probs[label].tolist() for label in INTENTS), strict=True),
+            *cue_columns,
+            strict=True,
+        ):
+            rounded = [round(p, 4) for p in row]
+            scores = dict(zip(INTENTS, rounded, strict=True))
             labels = [label for label, p in zip(INTENTS, row, strict=True) if p >= 0.5]
-            if "complaint" in labels and "praise" in labels:
+            if len(labels) > 1 and "complaint" in labels and "praise" in labels:
                 labels.remove("praise" if scores["complaint"] >= scores["praise"] else "complaint")
-            cues = {"request": request[i], "buy": buy[i], "go": go[i], "do": do[i]}
             results.append(
                 Result(
                     values={
                         "intent": labels,
-                        "moment": _moment(labels, cues),
+                        "moment": _moment(labels, request, buy, go, do),
                         "intent_scores": scores,
                     },
-                    confidence=max(scores.values()),
+                    confidence=max(rounded),
                 )
             )
         return results
 
 
-def _moment(labels: Sequence[str], cues: Mapping[str, float]) -> str:
-    """The micro-moment from the decided intents and the cue counts."""
-    asking = "question" in labels or "recommendation_request" in labels or cues["request"] > 0
-    if "purchase_intent" in labels or (asking and cues["buy"] > 0 and cues["go"] == 0):
+def _moment(labels: Sequence[str], request: float, buy: float, go: float, do: float) -> str:
+    """The micro-moment from the decided intents and the counts of the request, buy, go and
+    do cue families."""
+    asking = "question" in labels or "recommendation_request" in labels or request > 0
+    if "purchase_intent" in labels or (asking and buy > 0 and go == 0):
         return "buy"
-    if asking and cues["go"] > 0:
+    if asking and go > 0:
         return "go"
-    if asking and cues["do"] > 0:
+    if asking and do > 0:
         return "do"
     if asking:
         return "know"

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +35,7 @@ from socialloop.learn.artefact import linear_arrays as _arrays
 from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import BatchMemo, Item, Result
-from socialloop.learn.features import HashingConfig, hash_batch
+from socialloop.learn.features import FeatureCache, HashingConfig, hash_batch
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentiment.npz"
@@ -114,21 +114,29 @@ class LinearHashedModel:
             raise ModelMissing(path, f"could not be read ({exc})") from exc
 
     def predict_proba(
-        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+        self,
+        texts: Sequence[str],
+        langs: Sequence[str | None] | None = None,
+        features: FeatureCache | None = None,
     ) -> FloatArray:
         """Class probabilities, shape (len(texts), classes), rows summing to 1.
 
-        ``langs`` (ISO 639-1 codes or None, one per text) is an optional feature."""
+        ``langs`` (ISO 639-1 codes or None, one per text) is an optional feature;
+        ``features``: where the texts' hashes may already be (the same probabilities)."""
         n = len(texts)
         k = len(self.labels)
         if n == 0:
             return np.zeros((0, k), dtype=np.float32)
-        doc, bucket = hash_batch(texts, self.config, langs)
+        hasher = hash_batch if features is None else features.hash_batch
+        doc, bucket = hasher(texts, self.config, langs)
         norm2 = np.bincount(doc, weights=self.idf2[bucket].astype(np.float64), minlength=n)
-        gathered = self.weights[bucket]
+        # one gather per column: a column of the (buckets, k) table is contiguous as stored
+        weights = self.weights
         logits = np.empty((n, k), dtype=np.float64)
         for j in range(k):
-            logits[:, j] = np.bincount(doc, weights=gathered[:, j], minlength=n) * self.scale[j]
+            logits[:, j] = (
+                np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * self.scale[j]
+            )
         logits /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
         logits += self.bias
         logits -= logits.max(axis=1, keepdims=True)
@@ -154,8 +162,11 @@ _CONTRAST = (
     r"mutta|vaan|kun taas|vaikka|ma|però|mentre|invece|mas|porém|enquanto|embora|"
     r"لكن|بينما|ولكن|लेकिन|पर|मगर"
 )
+# Every connective starts with one of these: the lookahead skips the ~90 alternatives at the
+# positions where none can start (the same matches, found sooner).
+_CONN_FIRST = "".join(sorted({alt[0] for alt in f"{_MIRROR}|{_CONTRAST}".split("|")}))
 _CLAUSE_SPLIT = re.compile(
-    rf"[.!?;。！？\n]+|,?\s*\b(?P<conn>{_MIRROR}|{_CONTRAST})\b",
+    rf"[.!?;。！？\n]+|,?\s*\b(?=[{re.escape(_CONN_FIRST)}])(?P<conn>{_MIRROR}|{_CONTRAST})\b",
     re.IGNORECASE,
 )
 _MIRROR_SET = frozenset(x.replace("(?:to|with)", "").strip() for x in _MIRROR.split("|"))
@@ -163,8 +174,7 @@ _WORD = re.compile(r"\w+")
 _MIN_CLAUSE_WORDS = 2
 
 
-@dataclass(frozen=True, slots=True)
-class _Clause:
+class _Clause(NamedTuple):
     text: str
     connective: str  # lower-case connective that opened it ("" after punctuation)
 
@@ -219,6 +229,12 @@ def _plan_brand(clauses: list[_Clause], pattern: re.Pattern[str]) -> tuple[str |
 # Distinct (text, language) pairs whose probabilities the step remembers before a reset.
 _MEMO_SIZE = 100_000
 
+# What the step keeps of one post's probabilities: the label, the scores rounded to 4 places (in
+# label order) and the top probability (the confidence, and the score of a brand judged on the
+# whole post). Plain tuples: the memo adds no containers for the garbage collector to scan.
+_Summary = tuple[str, tuple[float, ...], float]
+_Plan = tuple[tuple[str, str | None, bool], ...]  # per brand: (brand, clause or None, mirror?)
+
 
 class SentimentEnricher:
     """LEARN step "sentiment": overall and per-brand polarity with probabilities."""
@@ -229,17 +245,24 @@ class SentimentEnricher:
     produces: tuple[str, ...] = ("sentiment", "sentiment_scores")
 
     def __init__(
-        self, model_path: Path | None = None, heads: TransformerHeads | None = None
+        self,
+        model_path: Path | None = None,
+        heads: TransformerHeads | None = None,
+        features: FeatureCache | None = None,
     ) -> None:
         self.model_path = model_path or MODEL_PATH
         self.heads = heads  # accurate mode: the transformer blended in
         if heads is not None:
             self.version = f"{type(self).version}+accurate"
+        # the hashes of a batch shared with the other linear text steps (build_steps)
+        self.features = features
         self._model: ProbaModel | None = None
+        self._fast: LinearHashedModel | None = None
         self._patterns: dict[str, re.Pattern[str]] = {}
+        # clause probabilities per (clause, language); post summaries per (text, language)
         self._rows: BatchMemo[tuple[str, str | None], FloatArray] = BatchMemo(_MEMO_SIZE)
-        self._plans: dict[tuple[str, tuple[str, ...]], list[tuple[str, str | None, bool]]] = {}
-        self._values: dict[tuple[str, str | None], dict[str, Any]] = {}  # (text, lang) -> values
+        self._summaries: BatchMemo[tuple[str, str | None], _Summary] = BatchMemo(_MEMO_SIZE)
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
 
     @property
     def model(self) -> ProbaModel:
@@ -247,30 +270,32 @@ class SentimentEnricher:
         if self._model is None:
             fast = LinearHashedModel.load(self.model_path)
             blended = None if self.heads is None else BlendedModel(fast, self.heads, "sentiment")
+            self._fast = fast
             self._model = fast if blended is None else blended
         return self._model
 
     def predict_proba(self, texts: Sequence[str]) -> Probs:
         return self.model.predict_proba(texts)
 
-    def _plan(self, text: str, brands: tuple[str, ...]) -> list[tuple[str, str | None, bool]]:
+    def _plan(self, text: str, brands: tuple[str, ...]) -> _Plan:
         """Per brand: (brand, the clause to score or None for the whole post, mirror it?).
         A pure function of the text and the brands, remembered per pair."""
         key = (text, brands)
         plan = self._plans.get(key)
         if plan is not None:
             return plan
-        plan = []
-        if len(brands) > 1 or (brands and _CLAUSE_SPLIT.search(text)):
-            clauses = split_clauses(text)
+        clauses = split_clauses(text) if brands else []
+        if len(clauses) > 1:
+            planned = []
             for brand in brands:
                 pattern = self._patterns.get(brand)
                 if pattern is None:
                     pattern = self._patterns[brand] = brand_pattern(brand)
                 clause, mirror = _plan_brand(clauses, pattern)
-                plan.append((brand, clause, mirror))
-        else:
-            plan = [(brand, None, False) for brand in brands]
+                planned.append((brand, clause, mirror))
+            plan = tuple(planned)
+        else:  # one clause: every brand is judged on the whole post
+            plan = tuple((brand, None, False) for brand in brands)
         if len(self._plans) > _MEMO_SIZE:
             self._plans.clear()
         self._plans[key] = plan
@@ -283,8 +308,6 @@ class SentimentEnricher:
         model = self.model
         if self.heads is not None or not texts:
             return model.predict_proba(texts, langs)
-        if len(self._values) > _MEMO_SIZE:
-            self._values.clear()
         rows = self._rows.get_many(
             list(zip(texts, langs, strict=True)),
             lambda missing: model.predict_proba(
@@ -292,6 +315,16 @@ class SentimentEnricher:
             ),
         )
         return np.stack(rows)
+
+    def _summarise(self, missing: list[tuple[str, str | None]]) -> list[_Summary]:
+        """Fast mode: the summaries of (text, language) pairs not seen before, scored in one
+        batch (its hashes from the shared feature cache when there is one)."""
+        model = self.model
+        assert self._fast is not None
+        probs = self._fast.predict_proba(
+            [t for t, _ in missing], [lang for _, lang in missing], self.features
+        )
+        return _summaries(model.labels, probs)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         labels = self.model.labels
@@ -302,40 +335,47 @@ class SentimentEnricher:
         labels = model.labels
         texts = [item.post.text or "" for item in batch]
         langs = [_lang(item) for item in batch]
-        probs = self._proba(texts, langs)
-        clause_langs: list[str | None] = []
-        # Per-brand plans; every distinct clause is scored once, in one extra batch.
-        plans: list[list[tuple[str, str | None, bool]]] = []
+        if self.heads is None:  # a post's values depend on its text and language alone
+            summaries = self._summaries.get_many(
+                list(zip(texts, langs, strict=True)), self._summarise
+            )
+        else:
+            summaries = _summaries(labels, model.predict_proba(texts, langs))
+        # Per-brand plans (posts that match a brand); every distinct clause is scored once,
+        # in one extra batch.
+        plans: dict[int, _Plan] = {}
         extra: dict[str, int] = {}
-        for item, text in zip(batch, texts, strict=True):
-            plan = self._plan(text, item.brands)
+        clause_langs: list[str | None] = []
+        for i, item in enumerate(batch):
+            if not item.brands:
+                continue
+            plan = plans[i] = self._plan(texts[i], item.brands)
             for _brand, clause, _mirror in plan:
                 if clause is not None and clause not in extra:
                     extra[clause] = len(extra)
-                    clause_langs.append(_lang(item))
-            plans.append(plan)
+                    clause_langs.append(langs[i])
         clause_probs = self._proba(list(extra), clause_langs) if extra else None
         results: list[Result] = []
-        values_of = self._values
-        for key, row, plan in zip(zip(texts, langs, strict=True), probs, plans, strict=True):
-            values = values_of.get(key) if self.heads is None else None
-            if values is None:
-                values = _values(labels, row)
-                if self.heads is None:
-                    values_of[key] = values
-            values = {
-                "sentiment": values["sentiment"],
-                "sentiment_scores": dict(values["sentiment_scores"]),
-            }
+        for i, (label, scores, confidence) in enumerate(summaries):
             brand_values: dict[str, dict[str, Any]] = {}
-            for brand, clause, mirror in plan:
-                p = row if clause is None or clause_probs is None else clause_probs[extra[clause]]
+            for brand, clause, mirror in plans.get(i, ()):
+                if clause is None or clause_probs is None:  # the whole post's sentiment
+                    brand_values[brand] = {"sentiment": label, "sentiment_score": confidence}
+                    continue
+                p = clause_probs[extra[clause]]
                 if mirror:
                     p = p[::-1]  # negative <-> positive, neutral stays
                 top = int(p.argmax())
                 brand_values[brand] = {"sentiment": labels[top], "sentiment_score": float(p[top])}
             results.append(
-                Result(values=values, confidence=float(row.max()), brand_values=brand_values)
+                Result(
+                    values={
+                        "sentiment": label,
+                        "sentiment_scores": dict(zip(labels, scores, strict=True)),
+                    },
+                    confidence=confidence,
+                    brand_values=brand_values,
+                )
             )
         return results
 
@@ -345,6 +385,10 @@ def _lang(item: Item) -> str | None:
     return lang if isinstance(lang, str) else None
 
 
-def _values(labels: Sequence[str], row: FloatArray) -> dict[str, Any]:
-    scores = {label: round(p, 4) for label, p in zip(labels, row.tolist(), strict=True)}
-    return {"sentiment": labels[int(row.argmax())], "sentiment_scores": scores}
+def _summaries(labels: Sequence[str], probs: Probs) -> list[_Summary]:
+    """Per row of ``probs``: its label, its scores rounded to 4 places, its top probability."""
+    tops: list[int] = probs.argmax(axis=1).tolist()
+    return [
+        (labels[top], tuple([round(p, 4) for p in row]), row[top])
+        for top, row in zip(tops, probs.tolist(), strict=True)
+    ]

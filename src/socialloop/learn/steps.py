@@ -1,26 +1,38 @@
 """The registry of enrichment steps a workspace can run, built from its settings.
 
 Steps are constructed here (not at import time) so a workspace's language set and mode reach
-them, and so a step whose optional model is missing can be reported instead of crashing.
+them, and so a step whose optional model is missing can be reported instead of crashing. The
+linear text steps (sentiment, emotion, intent) of one build share a
+:class:`~socialloop.learn.features.FeatureCache`, so each batch's texts are hashed once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from socialloop.config import Settings
 from socialloop.errors import SocialloopError
 from socialloop.learn.base import Enricher
+from socialloop.learn.features import FeatureCache
 from socialloop.store import Store
 
-StepFactory = Callable[[Settings, Store | None], Enricher]
+
+class StepFactory(Protocol):
+    """Makes one step for a workspace (``features``: the hashes the text steps share)."""
+
+    def __call__(
+        self, settings: Settings, store: Store | None, features: FeatureCache | None = None
+    ) -> Enricher: ...
 
 
 class UnknownStep(SocialloopError):
     """A step name that is not in the registry."""
 
 
-def _language(settings: Settings, store: Store | None) -> Enricher:
+def _language(
+    settings: Settings, store: Store | None, features: FeatureCache | None = None
+) -> Enricher:
     from socialloop.learn.language import LanguageEnricher
 
     if settings.enrich_mode == "accurate":
@@ -32,37 +44,49 @@ def _language(settings: Settings, store: Store | None) -> Enricher:
     )
 
 
-def _sentiment(settings: Settings, store: Store | None) -> Enricher:
+def _sentiment(
+    settings: Settings, store: Store | None, features: FeatureCache | None = None
+) -> Enricher:
     from socialloop.learn.sentiment import SentimentEnricher
 
-    return SentimentEnricher()
+    return SentimentEnricher(features=features)
 
 
-def _emotion(settings: Settings, store: Store | None) -> Enricher:
+def _emotion(
+    settings: Settings, store: Store | None, features: FeatureCache | None = None
+) -> Enricher:
     from socialloop.learn.emotion import EmotionEnricher
 
-    return EmotionEnricher()
+    return EmotionEnricher(features=features)
 
 
-def _intent(settings: Settings, store: Store | None) -> Enricher:
+def _intent(
+    settings: Settings, store: Store | None, features: FeatureCache | None = None
+) -> Enricher:
     from socialloop.learn.intent import IntentEnricher
 
-    return IntentEnricher()
+    return IntentEnricher(features=features)
 
 
-def _stage(settings: Settings, store: Store | None) -> Enricher:
+def _stage(
+    settings: Settings, store: Store | None, features: FeatureCache | None = None
+) -> Enricher:
     from socialloop.learn.journey import JourneyEnricher
 
     return JourneyEnricher()
 
 
-def _embedding(settings: Settings, store: Store | None) -> Enricher:
+def _embedding(
+    settings: Settings, store: Store | None, features: FeatureCache | None = None
+) -> Enricher:
     from socialloop.learn.embeddings import EmbeddingEnricher
 
     return EmbeddingEnricher()
 
 
-def _topic(settings: Settings, store: Store | None) -> Enricher:
+def _topic(
+    settings: Settings, store: Store | None, features: FeatureCache | None = None
+) -> Enricher:
     from socialloop.learn.topics import TopicEnricher
 
     # the centroids of the last `socialloop topics --build`; none yet: every post is "none"
@@ -93,7 +117,8 @@ def build_steps(
             f"unknown enrichment step(s) {', '.join(unknown)}; "
             f"available: {', '.join(STEP_FACTORIES)}"
         )
-    steps = [STEP_FACTORIES[n](settings, store) for n in chosen]
+    features = FeatureCache()  # one batch's hashes, shared by sentiment, emotion and intent
+    steps = [STEP_FACTORIES[n](settings, store, features) for n in chosen]
     if settings.enrich_mode == "accurate" and {"sentiment", "emotion"} & set(chosen):
         from socialloop.learn.accurate import TransformerHeads
         from socialloop.learn.emotion import EmotionEnricher
@@ -101,7 +126,7 @@ def build_steps(
 
         heads = TransformerHeads()  # one model shared by both steps (one forward pass a batch)
         steps = [
-            type(step)(heads=heads)
+            type(step)(heads=heads, features=features)
             if isinstance(step, SentimentEnricher | EmotionEnricher)
             else step
             for step in steps
