@@ -29,6 +29,7 @@ from socialloop.learn.batch_run import (
     run_steps,
     worker_ready,
 )
+from socialloop.runtime import quiet_gc
 from socialloop.store import Store
 from socialloop.store.pg_copy import copy_rows
 from socialloop.store.schema import (
@@ -201,20 +202,34 @@ class Pipeline:
                     else:
                         os.environ[k] = v
         try:
-            in_flight: list[Future[Done]] = []
-            for batch in self._batches(store, since, batch_size, brand_names):
-                if pool is None:
-                    finish(run_steps(self.steps, batch))
-                    continue
-                in_flight.append(pool.submit(run_in_worker, batch))
-                if len(in_flight) >= workers * 2:
-                    finish(in_flight.pop(0).result())
-            for fut in in_flight:
-                finish(fut.result())
+            with quiet_gc():
+                self._loop(store, since, batch_size, brand_names, pool, workers, finish)
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         return report
+
+    def _loop(
+        self,
+        store: Store,
+        since: datetime | None,
+        batch_size: int,
+        brand_names: dict[int, str],
+        pool: ProcessPoolExecutor | None,
+        workers: int,
+        finish: Callable[[Done], None],
+    ) -> None:
+        """Every batch through the steps (here or in the pool), each result written in turn."""
+        in_flight: list[Future[Done]] = []
+        for batch in self._batches(store, since, batch_size, brand_names):
+            if pool is None:
+                finish(run_steps(self.steps, batch))
+                continue
+            in_flight.append(pool.submit(run_in_worker, batch))
+            if len(in_flight) >= workers * 2:
+                finish(in_flight.pop(0).result())
+        for fut in in_flight:
+            finish(fut.result())
 
     def _batches(
         self, store: Store, since: datetime | None, size: int, brand_names: dict[int, str]

@@ -21,9 +21,8 @@ completes the killed one) builds whatever is missing first.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
@@ -33,6 +32,7 @@ from sqlalchemy import Connection, Engine, Index, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
 
 from socialloop.models import Post
+from socialloop.runtime import quiet_gc
 from socialloop.store import RunCounts
 from socialloop.workspace import Workspace
 
@@ -187,21 +187,6 @@ class _Pending:
     @property
     def posts(self) -> int:
         return self.new + self.updated + self.unchanged
-
-
-@contextmanager
-def _quiet_gc() -> Iterator[None]:
-    """Fewer cyclic garbage collections while importing: an import allocates millions of
-    short-lived objects without cycles, and every gen-2 collection would walk the whole heap
-    (the frozen part: what existed before the import). Restored on exit."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(threshold[0], 50_000), threshold[1], max(threshold[2], 100))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 class Importer:
@@ -389,7 +374,7 @@ def import_posts(
     """Import an iterable of posts (the simulator, a connector page); ``bulk``: see the
     module docstring."""
     imp = Importer(ws, source=source, connector=connector, bulk=bulk)
-    with _quiet_gc():
+    with quiet_gc():
         return _import_posts(imp, posts, on_post)
 
 
@@ -426,7 +411,7 @@ def import_files(
     if bulk is None:
         bulk = _total_bytes(names) >= BULK_AUTO_BYTES
     imp = Importer(ws, source=source, files=names, fmt=fmt, bulk=bulk)
-    with _quiet_gc():
+    with quiet_gc():
         return _import_files(imp, names, fmt, column_map, network, progress)
 
 
