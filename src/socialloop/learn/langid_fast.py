@@ -8,6 +8,7 @@ replaced by numpy over the batch (see :class:`FastLangid`).
 from __future__ import annotations
 
 import importlib
+import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -24,31 +25,51 @@ _MAJOR = (
 )
 MAJOR_LANGUAGES = frozenset(_MAJOR.split())
 
+# Posts scored per block of the batched naive-Bayes product (bounds the gathered matrix).
+_SCORE_BLOCK = 64
+# Below this many documents still being walked, each goes on alone in Python (a numpy step
+# costs a few microseconds whatever its width; a Python byte step a tenth of one).
+_LOCKSTEP_MIN = 8
+
 
 def _py3langid() -> Any:
     """The py3langid module (imported dynamically: it ships no type information)."""
     return importlib.import_module("py3langid.langid")
 
 
-#: Distinct (DFA state, word) walks remembered by a fast model before the memo is reset.
-_WORD_MEMO = 200_000
-# Posts scored per block of the batched naive-Bayes product (bounds the gathered matrix).
-_SCORE_BLOCK = 256
+@lru_cache(maxsize=1)
+def _model() -> tuple[Any, ...]:
+    """py3langid's model arrays, loaded once per process (LZMA-decompressing it costs ~0.4 s
+    of CPU, and both :func:`fast_languages` and :class:`FastLangid` need it). Read-only."""
+    langid = _py3langid()
+    model = tuple(langid._load_model_file(langid.MODEL_DIR / langid.MODEL_FILE))
+    for part in model:
+        if isinstance(part, np.ndarray):
+            part.setflags(write=False)
+    return model
+
+
+def _identifier(**kwargs: Any) -> Any:
+    """A fresh ``LanguageIdentifier`` over the shared model (as ``from_model_file`` builds it)."""
+    ptc, pc, classes, nextmove, row, output = _model()
+    langid = _py3langid()
+    return langid.LanguageIdentifier(
+        np.asarray(ptc), np.asarray(pc), classes, nextmove, output, tk_row=row, **kwargs
+    )
 
 
 class FastLangid:
     """py3langid restricted to a language set, returning normalised probabilities.
 
     Same model and arithmetic as ``LanguageIdentifier.rank`` followed by :func:`apply_prior`,
-    vectorised over a batch: the byte n-gram DFA walk is memoised per (state, word), the
-    feature counts of the whole batch become one sparse product with the model's matrix, and
-    softmax, script-alias folding and the prior are numpy operations on an
-    ``(posts, languages)`` array.
+    vectorised over a batch: the byte n-gram DFA walks every document of the batch in
+    lockstep (one numpy gather per byte position, see :meth:`features`), the feature counts
+    become weighted rows of the model's matrix summed per post, and softmax, script-alias
+    folding and the prior are numpy operations on an ``(posts, languages)`` array.
     """
 
     def __init__(self, languages: Iterable[str]) -> None:
-        langid = _py3langid()
-        ident = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
+        ident = _identifier(norm_probs=True)
         ident.set_languages(sorted(languages))
         first: dict[str, int] = {}
         for i, c in enumerate(ident.nb_classes):
@@ -58,81 +79,111 @@ class FastLangid:
         self.index: dict[str, int] = {c: i for i, c in enumerate(self.labels)}
         self._keep = np.fromiter(first.values(), dtype=np.intp, count=len(first))
         self._alias: list[tuple[int, int]] = [(int(i), int(j)) for i, j in ident._alias_pairs]
-        self._ptc = ident.nb_ptc  # (features, classes), float16
+        # (features, classes), row-major float32: a post's rows are gathered contiguously
+        # (float16 -> float32 is exact, so the products are py3langid's)
+        self._ptc = np.ascontiguousarray(ident.nb_ptc, dtype=np.float32)
         self._pc = np.asarray(ident.nb_pc, dtype=np.float32)
-        self._nm = ident.tk_nextmove
-        self._rowbase = ident._rowbase
-        self._out = ident.tk_output
-        self._encode = ident._encode
+        # the DFA: state -> first slot of its 256-entry row in nextmove (py3langid's layout)
+        self._nm_py = ident.tk_nextmove
+        self._rowbase_py: list[int] = ident._rowbase
+        self._nm = np.asarray(ident.tk_nextmove)
+        self._rowbase = np.asarray(ident._rowbase, dtype=np.intp)
+        self._out = np.asarray(ident.tk_output, dtype=np.intp)
         self._prior = np.array(
             [1.0 if c in MAJOR_LANGUAGES else MINOR_PRIOR for c in self.labels], dtype=np.float64
         )
-        self._memo: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
 
-    def _features(self, data: bytes) -> list[int]:
-        """Feature ids the DFA emits over ``data`` (py3langid's ``visit_counts``, uncounted).
+    def features(self, data: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """``(document, feature id)`` of every feature the DFA emits over each document: the
+        multiset py3langid's ``visit_counts`` counts, in no particular order.
 
-        The walk is deterministic, so a word's emissions and end state depend only on the state
-        it starts in: those are memoised per (state, word) and spaces are stepped explicitly."""
-        nm, rowbase, out, memo = self._nm, self._rowbase, self._out, self._memo
-        feats: list[int] = []
-        state = 0
-        words = data.split(b" ")
-        last = len(words) - 1
-        for k, word in enumerate(words):
-            key = (state, word)
-            hit = memo.get(key)
-            if hit is None:
-                s = state
-                emitted: list[int] = []
-                for byte in word:
-                    s = nm[rowbase[s] + byte]
-                    f = out[s]
-                    if f >= 0:
-                        emitted.append(f)
-                hit = (s, tuple(emitted))
-                if len(memo) >= _WORD_MEMO:
-                    memo.clear()
-                memo[key] = hit
-            state = hit[0]
-            feats.extend(hit[1])
-            if k != last:
-                state = nm[rowbase[state] + 32]
-                f = out[state]
-                if f >= 0:
-                    feats.append(f)
-        return feats
+        All documents are walked in lockstep, longest first: at byte position ``p`` the
+        documents longer than ``p`` are a prefix of that order, so one step is an add and
+        two gathers over that prefix. The bytes are laid out position-major beforehand, so
+        each step reads and writes contiguous slices; the last few long documents finish in
+        Python."""
+        n = len(data)
+        lengths = np.fromiter(map(len, data), dtype=np.intp, count=n)
+        buf = np.frombuffer(b"".join(data), dtype=np.uint8)
+        total = len(buf)
+        if total == 0:
+            none = np.zeros(0, dtype=np.intp)
+            return none, none
+        offsets = np.zeros(n, dtype=np.intp)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        order = np.argsort(-lengths, kind="stable")
+        by_len = lengths[order]
+        longest = int(by_len[0])
+        # active[p]: documents longer than p; step p covers slots starts[p] .. starts[p + 1]
+        active = n - np.searchsorted(by_len[::-1], np.arange(longest), side="right")
+        starts = np.zeros(longest + 1, dtype=np.intp)
+        np.cumsum(active, out=starts[1:])
+        pos = np.repeat(np.arange(longest), active)
+        rank = np.arange(total) - np.repeat(starts[:-1], active)
+        step_bytes = buf[offsets[order][rank] + pos].astype(np.intp)
+        states = np.empty(total, dtype=self._nm.dtype)
+        nm, rowbase = self._nm, self._rowbase
+        row = np.full(n, rowbase[0], dtype=np.intp)  # every walk starts in state 0
+        idx = np.empty(n, dtype=np.intp)
+        act: list[int] = active.tolist()
+        at: list[int] = starts.tolist()
+        p = 0
+        while p < longest and act[p] >= _LOCKSTEP_MIN:
+            k, a = act[p], at[p]
+            np.add(row[:k], step_bytes[a : a + k], out=idx[:k])
+            reached = states[a : a + k]
+            # every index is in range ("clip" only spares numpy the checked, buffered path)
+            np.take(nm, idx[:k], out=reached, mode="clip")
+            np.take(rowbase, reached, out=row[:k], mode="clip")
+            p += 1
+        if p < longest:
+            nm_py, rowbase_py = self._nm_py, self._rowbase_py
+            for r, end in enumerate(by_len[: act[p]].tolist()):
+                slots = starts[p:end] + r
+                s = int(states[at[p - 1] + r]) if p else 0
+                walked: list[int] = []
+                for byte in step_bytes[slots].tolist():
+                    s = nm_py[rowbase_py[s] + byte]
+                    walked.append(s)
+                states[slots] = walked
+        feats = self._out[states]
+        emitted = feats >= 0
+        return order[rank][emitted], feats[emitted]
 
     def matrix(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), len(labels))`` float64 probabilities, prior applied, rows sum to 1."""
         n = len(texts)
         n_feat, n_cls = self._ptc.shape
-        sizes: list[int] = []
-        counts_per_doc: list[int] = []
-        feats: list[int] = []
-        encode, features = self._encode, self._features
-        for text in texts:
-            data = encode(text)
-            sizes.append(len(data) or 1)
-            fs = features(data)
-            counts_per_doc.append(len(fs))
-            feats.extend(fs)
-        lengths = np.array(sizes, dtype=np.float64)
-        per_doc = np.array(counts_per_doc, dtype=np.intp)
+        # py3langid's _encode for str (an all-caps text is lower-cased), inlined
+        nfc = unicodedata.normalize
+        data = [
+            nfc("NFC", t.lower() if t.isupper() else t).encode("utf8", "surrogatepass")
+            for t in texts
+        ]
+        lengths = np.fromiter((len(d) or 1 for d in data), dtype=np.float64, count=n)
         scores = np.zeros((n, n_cls), dtype=np.float32)
-        if feats:
-            keys = np.repeat(np.arange(n, dtype=np.int64), per_doc) * n_feat
-            keys += np.array(feats, dtype=np.int64)
-            uniq, counts = np.unique(keys, return_counts=True)
+        doc_of, feat_of = self.features(data)
+        if len(feat_of):
+            # one key per (post, feature); 32-bit keys sort about twice as fast
+            key_type = np.int32 if n * n_feat < 2**31 else np.int64
+            keys = doc_of.astype(key_type) * n_feat
+            keys += feat_of.astype(key_type)
+            uniq, counts = np.unique(keys, return_counts=True)  # by post, then feature
             doc = uniq // n_feat
             feat = uniq - doc * n_feat
             weight = np.log1p(counts.astype(np.float32))
             docs, starts = np.unique(doc, return_index=True)
             bounds = np.append(starts, len(uniq))
+            rows = np.empty((0, n_cls), dtype=np.float32)
             for a in range(0, len(docs), _SCORE_BLOCK):
                 b = min(a + _SCORE_BLOCK, len(docs))
                 lo, hi = bounds[a], bounds[b]
-                block = np.multiply(self._ptc[feat[lo:hi]], weight[lo:hi, None], dtype=np.float32)
+                if hi - lo > len(rows):
+                    rows = np.empty((hi - lo, n_cls), dtype=np.float32)
+                block = rows[: hi - lo]
+                np.take(self._ptc, feat[lo:hi], axis=0, out=block, mode="clip")
+                block *= weight[lo:hi, None]
+                # reduceat sums each post's rows pairwise, column by column
                 scores[docs[a:b]] = np.add.reduceat(block, starts[a:b] - lo, axis=0)
             scores[docs] += self._pc  # featureless posts stay all-zero (uniform), as in py3langid
         # T = sqrt(bytes) keeps the softmax calibrated across lengths (py3langid's _decide)
@@ -166,6 +217,5 @@ def apply_prior(probs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
 @lru_cache(maxsize=1)
 def fast_languages() -> frozenset[str]:
     """ISO 639-1 codes py3langid can name (its 639-3 dialect labels are left out)."""
-    langid = _py3langid()
-    ident = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE)
-    return frozenset(c for c in ident.labels if len(c) == 2 and c != "zz")
+    classes = _model()[2]
+    return frozenset(c for c in classes if len(c) == 2 and c != "zz")

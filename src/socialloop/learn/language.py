@@ -87,10 +87,14 @@ _DECLARED_NONE = frozenset({"und", "zxx", "qme", "qht", "qam", "qst", "art", "mu
 _ALIASES = {"in": "id", "iw": "he", "ji": "yi", "jw": "jv", "nb": "no", "fil": "tl", "zh": "zh"}
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\bhttps?\b|\S+\.(?:com|org|net|ly|co)(?:/\S*)?", re.I)
-_MENTION = re.compile(r"(?<!\w)[@＠][\w.]+")
+# Necessary for a _URL match (its every alternative holds "http" or a dot); cheap to search.
+_URL_HINT = re.compile(r"https?|www\.|\.(?:com|org|net|ly|co)", re.I)
+_HTTP = re.compile(r"http", re.I)
+# An @ or ＠ not preceded by a word character (the literal comes first so that the regex
+# engine can skip to it: faster than a leading look-behind, same matches).
+_MENTION = re.compile(r"[@＠](?<!\w[@＠])[\w.]+")
 _RT = re.compile(r"^\s*(?:RT|MT)\b:?", re.I)
 _REPEAT = re.compile(r"(\w)\1{2,}")
-_SPACES = re.compile(r"\s+")
 # Characters kept: letters, combining marks (Devanagari, Arabic vowels), apostrophes, spaces.
 _KEEP = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc"})
 
@@ -108,6 +112,10 @@ class _KeepTable(dict[int, str]):
 
 
 _KEEP_TABLE = _KeepTable()
+# From this many texts on, letter runs are looked for with numpy over the whole batch.
+_RUNS_BATCH = 32
+#: The same table for ASCII text, for ``bytes.translate``: letters and ``'`` stay.
+_KEEP_ASCII = bytes(b if chr(b).isalpha() or b == 39 else 32 for b in range(256))
 
 
 def clean_text(text: str) -> str:
@@ -115,17 +123,59 @@ def clean_text(text: str) -> str:
 
     Words are kept in order and separated by single spaces; apostrophes inside words stay.
     """
+    return clean_texts([text])[0]
+
+
+def clean_texts(texts: Sequence[str]) -> list[str]:
+    """:func:`clean_text` of each text; the runs of a repeated letter are found for the whole
+    batch at once (a regex search per text costs more than the rest of the cleaning)."""
+    kept = [_kept(text) for text in texts]
+    for i in _with_runs(kept):
+        kept[i] = _REPEAT.sub(r"\1\1", kept[i])
+    return [" ".join(k.split()).strip(" '’") for k in kept]
+
+
+def _kept(text: str) -> str:
+    """The text up to the letter squeeze: entities, NFKC, RT, URLs and mentions done, and
+    every character that is not a letter, a mark or an apostrophe turned into a space."""
     text = unicodedata.normalize("NFKC", html.unescape(text))
     text = _RT.sub(" ", text)
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub(" ", text)
-    text = _REPEAT.sub(r"\1\1", text)
-    return _SPACES.sub(" ", text.translate(_KEEP_TABLE)).strip(" '’")
+    # each substitution runs only where it can match (most posts hold no URL)
+    if "." in text:
+        if _URL_HINT.search(text):
+            text = _URL.sub(" ", text)
+    elif _HTTP.search(text):
+        text = _URL.sub(" ", text)
+    if "@" in text or "＠" in text:
+        text = _MENTION.sub(" ", text)
+    if text.isascii():
+        return text.encode("ascii").translate(_KEEP_ASCII).decode("ascii")
+    return text.translate(_KEEP_TABLE)
+
+
+def _with_runs(kept: list[str]) -> list[int]:
+    """Which of the texts may hold a letter three times in a row (a superset of those
+    :data:`_REPEAT` matches in).
+
+    Squeezing after the translation is the same as before it: the translation maps one
+    character to one and keeps exactly the letters among the word characters (the other
+    runs become spaces, which are collapsed anyway)."""
+    if len(kept) < _RUNS_BATCH:
+        return [i for i, k in enumerate(kept) if _REPEAT.search(k)]
+    # kept texts hold no newline: join on it, and look for c[j] == c[j+1] == c[j+2]
+    chars = np.frombuffer("\n".join(kept).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    first = chars[:-2]
+    runs = (first == chars[1:-1]) & (first == chars[2:]) & (first != 32) & (first != 10)
+    if not runs.any():
+        return []
+    ends = np.cumsum(np.fromiter(map(len, kept), dtype=np.intp, count=len(kept)) + 1)
+    found: list[int] = np.unique(np.searchsorted(ends, np.flatnonzero(runs), "right")).tolist()
+    return found
 
 
 def _has_letters(text: str, n: int = MIN_LETTERS) -> bool:
     """Whether ``text`` has at least ``n`` letters (stops at the n-th)."""
-    if n <= 0:
+    if n <= 0 or (len(text) >= n and text[:n].isalpha()):
         return True
     for ch in text:
         if ch.isalpha():
@@ -141,7 +191,7 @@ def _has_letters(text: str, n: int = MIN_LETTERS) -> bool:
 def hinglish_share(cleaned: str) -> float:
     """Share of the words that are romanised-Hindi function words (0 unless at least two)."""
     words = cleaned.lower().split()
-    hits = sum(1 for w in words if w in HINGLISH)
+    hits = sum(map(HINGLISH.__contains__, words))
     return hits / len(words) if hits >= 2 else 0.0
 
 
@@ -280,7 +330,7 @@ class LanguageEnricher:
         # cost ~5 s to load and ~700 MB more, for +0.6 points of accuracy (docs/models.md)
         self.low_accuracy_lingua = mode == "fast" and lingua_models == "trigram"
         self._fast: FastLangid | None = None
-        self._declared_memo: dict[str, str | None] = {}
+        self._declared_memo: dict[str | None, str | None] = {None: None}
         # (text, declared code) -> decision (the settings above are fixed once built)
         self._memo: BatchMemo[tuple[str, str | None], tuple[str, float]] = BatchMemo(_MEMO_SIZE)
 
@@ -365,7 +415,14 @@ class LanguageEnricher:
         decl = list(declared) if declared is not None else [None] * len(texts)
         if len(decl) != len(texts):
             raise ValueError("texts and declared must have the same length")
-        keys = [(text, self._declared(d)) for text, d in zip(texts, decl, strict=True)]
+        if self.declared_boost == 1.0:
+            keys: list[tuple[str, str | None]] = [(text, None) for text in texts]
+        else:
+            known, norm = self._declared_memo, self._declared
+            keys = [
+                (text, known[d] if d in known else norm(d))
+                for text, d in zip(texts, decl, strict=True)
+            ]
         return self._memo.get_many(
             keys,
             lambda missing: self._detect_distinct([t for t, _ in missing], [c for _, c in missing]),
@@ -384,8 +441,7 @@ class LanguageEnricher:
         pending: dict[frozenset[str], list[tuple[int, str]]] = {}
         fast_rows: list[int] = []
         fast_texts: list[str] = []
-        for i, text in enumerate(texts):
-            cleaned = clean_text(text)
+        for i, cleaned in enumerate(clean_texts(texts)):
             if not _has_letters(cleaned):
                 continue
             seen = first.setdefault((cleaned, codes[i]), i)
@@ -444,14 +500,19 @@ class LanguageEnricher:
             decided = np.zeros(n, dtype=bool)
         unsure = np.flatnonzero(~decided)
         if len(unsure):
-            order = np.argsort(-mat[unsure], axis=1, kind="stable")[:, : self.top_k]
-            for r, top in zip(unsure.tolist(), order.tolist(), strict=True):
+            # the unsure rows ranked best first, as FastLangid.ranked does one row
+            sub = mat[unsure]
+            order = np.argsort(-sub, axis=1, kind="stable")
+            ranked_p = np.take_along_axis(sub, order, axis=1)
+            tops = order[:, : self.top_k].tolist()
+            for k, (r, top) in enumerate(zip(unsure.tolist(), tops, strict=True)):
                 i = rows[r]
                 candidates = self._candidates((labels[j] for j in top), codes[i])
                 if candidates is None:
                     decided[r] = True
                 else:
-                    probs[i] = model.ranked(mat[r])
+                    names = [labels[j] for j in order[k].tolist()]
+                    probs[i] = list(zip(names, ranked_p[k].tolist(), strict=True))
                     pending.setdefault(candidates, []).append((i, cleaned[r]))
         # combine_declared on the matrix: boost the declared column, renormalise, take the best
         code_idx = best
