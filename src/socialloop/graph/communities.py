@@ -23,7 +23,7 @@ from typing import Any, Literal
 import igraph  # type: ignore[import-untyped]
 import leidenalg  # type: ignore[import-untyped]
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from socialloop.graph.build import FloatArray, IntArray, Snapshot, active_vertices
 from socialloop.learn.topics import NO_TOPIC
@@ -37,7 +37,7 @@ from socialloop.store.schema import (
     topics,
 )
 from socialloop.store.store import Store
-from socialloop.store.writer import execute_many
+from socialloop.store.writer import insert_rows
 
 Method = Literal["modularity", "cpm"]
 Engine = Literal["igraph", "leidenalg"]
@@ -237,9 +237,9 @@ def save_communities(
         conn.execute(delete(community_members))
         conn.execute(delete(communities))
         if descriptions:
-            execute_many(
+            insert_rows(
                 conn,
-                insert(communities),
+                communities,
                 [
                     {"id": d["id"], "size": d["size"], "description": d, "computed_at": now}
                     for d in descriptions
@@ -250,7 +250,7 @@ def save_communities(
             for a in np.flatnonzero(membership >= 0).tolist()
         ]
         for start in range(0, len(rows), 20_000):
-            execute_many(conn, insert(community_members), rows[start : start + 20_000])
+            insert_rows(conn, community_members, rows[start : start + 20_000])
 
 
 def load_communities(store: Store, limit: int | None = None) -> list[dict[str, Any]]:

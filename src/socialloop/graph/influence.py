@@ -29,12 +29,12 @@ from typing import Any
 
 import igraph  # type: ignore[import-untyped]
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from socialloop.graph.build import BoolArray, FloatArray, IntArray, Snapshot, interaction_graph
 from socialloop.store.schema import author_scores, authors
 from socialloop.store.store import Store
-from socialloop.store.writer import execute_many
+from socialloop.store.writer import insert_rows
 
 COMPONENTS: tuple[str, ...] = ("authority", "reach", "engagement", "amplification", "relevance")
 
@@ -152,7 +152,6 @@ def save_scores(store: Store, snap: Snapshot, results: Iterable[ScopeScores]) ->
     written = 0
     with store.begin() as conn:
         conn.execute(delete(author_scores))
-        stmt = insert(author_scores)
         for res in results:
             norm = {c: np.round(v, 4).tolist() for c, v in res.normalised.items()}
             raw = {k: np.round(v, 6).tolist() for k, v in res.raw.items()}
@@ -171,7 +170,7 @@ def save_scores(store: Store, snap: Snapshot, results: Iterable[ScopeScores]) ->
                     }
                 )
             for start in range(0, len(rows), 20_000):
-                execute_many(conn, stmt, rows[start : start + 20_000])
+                insert_rows(conn, author_scores, rows[start : start + 20_000])
             written += len(rows)
     return written
 

@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from socialloop.models import Post, author_id
-from socialloop.store.pg_copy import Conflict, copy_rows
+from socialloop.store.pg_copy import COPY_MIN_ROWS, Conflict, copy_rows, copy_upsert
 from socialloop.store.schema import (
     authors,
     brand_labels,
@@ -115,6 +115,24 @@ def execute_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> Non
     else:
         params = [tuple([row[k] if c is None else c(row[k]) for k, c in pairs]) for row in rows]
     conn.exec_driver_sql(str(compiled), params)
+
+
+def insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Plain inserts of ``rows`` (dicts with the same keys, Python values) into ``table``:
+    through COPY on PostgreSQL for a big batch (:mod:`socialloop.store.pg_copy`), else
+    :func:`execute_many`."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        tuples = [tuple([row[k] for k in keys]) for row in rows]
+        copy_upsert(conn, table, keys, tuples, _plain)
+        return
+    execute_many(conn, table.insert(), rows)
+
+
+def _plain(ins: Any) -> Any:
+    return ins
 
 
 def _compiled_sql(conn: Connection, stmt: Any, keys: Sequence[str]) -> tuple[str, list[int] | None]:
