@@ -126,7 +126,10 @@ def test_two_batches_in_one_transaction_reuse_the_staging_table(
 
             upsert_posts(conn, batch[:80])
             upsert_posts(conn, batch[80:])
-            staged = conn.execute(text("SELECT count(*) FROM _stage_posts_25")).scalar_one()
+            (stage,) = conn.execute(
+                text("SELECT relname FROM pg_class WHERE relname LIKE '\\_stage\\_posts\\_%'")
+            ).scalars()
+            staged = conn.execute(text(f'SELECT count(*) FROM "{stage}"')).scalar_one()
         assert staged == 0  # emptied after each use
         with ws.store.begin() as conn:
             ids = [r.id for r in conn.execute(select(posts.c.id).order_by(posts.c.pk))]

@@ -16,6 +16,7 @@ the sorted executemany did, so they do not deadlock.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,7 +40,7 @@ def _staging(conn: Connection, table: Table, keys: Sequence[str]) -> Table:
     """The session's staging table for ``table`` and ``keys``: a temporary table with those
     columns and their types (no constraints, no defaults), created on first use, emptied at
     every commit (and after each use)."""
-    name = f"_stage_{table.name}_{len(keys)}"
+    name = f"_stage_{table.name}_{zlib.crc32(','.join(keys).encode()):08x}"  # one per key set
     quote = conn.dialect.identifier_preparer.quote
     cols = ", ".join(quote(k) for k in keys)
     conn.exec_driver_sql(
@@ -62,7 +63,7 @@ def copy_upsert(
     ``INSERT ... SELECT`` with ``conflict`` applied, in the caller's transaction."""
     if not rows:
         return
-    json_cols = [i for i, k in enumerate(keys) if isinstance(table.c[k].type, JSON)]
+    json_cols = {i for i, k in enumerate(keys) if isinstance(table.c[k].type, JSON)}
     if json_cols:
         rows = [
             tuple(_json_text(v) if i in json_cols else v for i, v in enumerate(row)) for row in rows
