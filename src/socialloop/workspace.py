@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialloop.config import CONFIG_FILE, Settings, load_settings, write_default_config
 from socialloop.errors import InvalidValue, WorkspaceExists, WorkspaceNotFound
@@ -21,6 +23,9 @@ from socialloop.query.sql import SqlContext, backend_for, register_sqlite_functi
 from socialloop.query.view import PostView
 from socialloop.store import Store
 from socialloop.textutil import fold, hashtag_key, mention_key
+
+if TYPE_CHECKING:
+    from socialloop.learn.pipeline import Pipeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,8 @@ class Workspace:
         self.fields = fields
         self._matchers: list[BrandMatcher] | None = None
         self._prefilter: _Prefilter | None = None
+        self._pipeline: Pipeline | None = None  # see enrichment()
+        self._pipeline_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -120,7 +127,26 @@ class Workspace:
         return cls(settings, store, workspace_fields())
 
     def close(self) -> None:
+        self._pipeline = None
         self.store.close()
+
+    @contextmanager
+    def enrichment(self) -> Iterator[Pipeline]:
+        """The default enrichment pipeline of this workspace, built on first use and kept, so
+        that live polls and pushed imports do not load the models again each time; the steps
+        that read stored state (topic centroids) re-read it on every use. One run at a time:
+        the steps keep per-batch state (memos, the shared feature hashes)."""
+        from socialloop.learn.base import StoreBound
+        from socialloop.learn.pipeline import Pipeline
+        from socialloop.learn.steps import build_steps
+
+        with self._pipeline_lock:
+            if self._pipeline is None:
+                self._pipeline = Pipeline(build_steps(self.settings, None, self.store))
+            for step in self._pipeline.steps:
+                if isinstance(step, StoreBound):
+                    step.refresh(self.store)
+            yield self._pipeline
 
     def __enter__(self) -> Workspace:
         return self

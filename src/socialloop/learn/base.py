@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from socialloop.models import Post
+
+if TYPE_CHECKING:
+    from socialloop.store import Store
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -52,6 +55,14 @@ class Enricher(Protocol):
     produces: tuple[str, ...]
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]: ...
+
+
+@runtime_checkable
+class StoreBound(Protocol):
+    """A step whose output depends on stored state besides the post (the topic step: the
+    centroids of the last topic build); ``refresh`` re-reads that state before a run."""
+
+    def refresh(self, store: Store) -> None: ...
 
 
 class BatchMemo(Generic[K, V]):

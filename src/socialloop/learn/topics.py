@@ -456,6 +456,10 @@ class TopicEnricher:
         """An enricher over the topics currently stored."""
         return cls(load_topics(store), embedder)
 
+    def refresh(self, store: Store) -> None:
+        """Take the topics stored now (a kept pipeline after a new topic build)."""
+        self.stored = load_topics(store)
+
     @property
     def embedder(self) -> StaticEmbedder:
         if self._embedder is None:

@@ -115,11 +115,8 @@ def after_ingest(workspace: Workspace, post_pks: Sequence[int]) -> None:
     includes ``post_pks``; triage then looks at exactly these posts."""
     if not post_pks:
         return
-    from socialloop.learn.pipeline import Pipeline
-    from socialloop.learn.steps import build_steps
-
-    pipeline = Pipeline(build_steps(workspace.settings, None, workspace.store))
-    pipeline.run(workspace.store, workers=workspace.settings.workers)
+    with workspace.enrichment() as pipeline:  # kept by the workspace: models stay loaded
+        pipeline.run(workspace.store, workers=workspace.settings.workers)
     from socialloop.engage.triage import triage_posts
     from socialloop.web.rollups import refresh_overview
 
