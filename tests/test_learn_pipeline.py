@@ -296,6 +296,10 @@ def test_steps_get_the_posts_as_stored(tmp_path: Path) -> None:
         make_post("2", "plain text, nothing else", when=when + timedelta(hours=1)),
         make_post("3", "@bob reply #one #two", when=when, parent_id="twitter:1"),
     ]
+    checked = make_post("4", "from a verified account", when=when)
+    assert checked.author is not None
+    checked.author.verified, checked.author.name = True, "Acme Official"
+    posts.append(checked)
     import_posts(ws, posts)
     seen: list[Item] = []
 
@@ -307,12 +311,15 @@ def test_steps_get_the_posts_as_stored(tmp_path: Path) -> None:
             return [Result(values={"spy": "x"}) for _ in batch]
 
     Pipeline([Spy()]).run(ws.store)
-    assert len(seen) == 3
+    assert len(seen) == 4
     for item in seen:
         stored = ws.store.get_post(item.post.id)
-        assert stored is not None and item.post == stored
+        # repr: the same values of the same types (True, not 1)
+        assert stored is not None and repr(item.post) == repr(stored)
         assert item.post.created_at.tzinfo is not None
     by_id = {item.post.id: item.post for item in seen}
     assert by_id["twitter:1"].mentions == ["acme"] and by_id["twitter:1"].hashtags == ["coffee"]
     assert by_id["twitter:1"].created_at == when
     assert by_id["twitter:2"].links == [] and by_id["twitter:2"].mentions == []
+    author = by_id["twitter:4"].author
+    assert author is not None and author.verified is True

@@ -253,7 +253,14 @@ class Pipeline:
                 # faster on a namedtuple than on SQLAlchemy's Row
                 if post_row is None:
                     post_row = _named_rows(list(result.keys()))
-                rows = [post_row._make(r) for r in result.fetchall()]
+                if conn.dialect.name == "sqlite":
+                    # the raw columns need no result processing: the driver's tuples as they
+                    # are, without a Row made for each first
+                    fetched = result.cursor.fetchall()
+                    result.close()
+                else:
+                    fetched = result.fetchall()
+                rows = [post_row._make(r) for r in fetched]
                 if not rows:
                     return
                 pks = [r.pk for r in rows]

@@ -152,7 +152,8 @@ def row_to_post(row: Any) -> Post:
             name=row.a_name,
             followers=row.a_followers,
             following=row.a_following,
-            verified=row.a_verified,
+            # a bool also where the row comes straight from the driver (SQLite stores 0 / 1)
+            verified=None if row.a_verified is None else bool(row.a_verified),
         )
     elif row.author_handle is not None:
         author = Author(network=row.network, handle=row.author_handle)
