@@ -61,8 +61,8 @@ def main() -> None:
     from socialloop.engage.triage import triage_posts
     from socialloop.listen.importer import import_posts
     from socialloop.simulate import default_market, simulate
+    from socialloop.store.rows import execute_many
     from socialloop.store.schema import enrichments, post_labels, posts
-    from socialloop.store.writer import execute_many
     from socialloop.workspace import Workspace
 
     tmp = Path(tempfile.mkdtemp(prefix="socialloop-bench-inbox-"))

@@ -65,8 +65,8 @@ def setup(root: Path, n: int) -> None:
     from socialloop.learn.embeddings import default_embedder
     from socialloop.listen.importer import import_posts
     from socialloop.simulate import default_market, simulate
+    from socialloop.store.rows import execute_many
     from socialloop.store.schema import post_labels, posts, topics
-    from socialloop.store.writer import execute_many
     from socialloop.workspace import Workspace
 
     market = default_market()

@@ -13,7 +13,8 @@ from socialloop.models import Author, Post, interactions_of
 from socialloop.query import BUILTIN_FIELDS, Node, parse
 from socialloop.query.matcher import needles
 from socialloop.query.nodes import render
-from socialloop.store.writer import _dt_text, _edge_rows
+from socialloop.store.rows import dt_text as _dt_text
+from socialloop.store.writer import _edge_rows
 from socialloop.textutil import fold, hashtag_key, mention_key
 from tests.test_query_property import posts, queries
 

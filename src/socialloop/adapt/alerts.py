@@ -30,8 +30,8 @@ from socialloop.adapt.scope import jsonable, naive
 from socialloop.adapt.spikes import METRICS, Spike, SpikeRule, detect_spikes
 from socialloop.config import Settings
 from socialloop.errors import ConfigError, InvalidValue
+from socialloop.store.rows import dialect_insert
 from socialloop.store.schema import alerts
-from socialloop.store.writer import dialect_insert
 from socialloop.workspace import Workspace
 
 SmtpFactory = Callable[[str, int, float], smtplib.SMTP]

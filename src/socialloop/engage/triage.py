@@ -50,6 +50,7 @@ from socialloop.engage.rules import InboxRules, load_rules
 from socialloop.engage.sla import SlaPolicy, due_at, policy_for
 from socialloop.errors import SocialloopError
 from socialloop.models import Brand, Post
+from socialloop.store.rows import dialect_insert, one_writer
 from socialloop.store.schema import (
     audit_log,
     authors,
@@ -62,7 +63,6 @@ from socialloop.store.schema import (
     posts,
 )
 from socialloop.store.store import POST_COLUMNS, row_to_post
-from socialloop.store.writer import dialect_insert, one_writer
 
 if TYPE_CHECKING:
     from socialloop.store import Store
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 
 SYSTEM_ACTOR = "socialloop"
 TRIAGE_LOCK_KEY = 0x534C_0002
-"""The advisory lock a triage chunk takes on PostgreSQL (``store.writer.one_writer``)."""
+"""The advisory lock a triage chunk takes on PostgreSQL (``store.rows.one_writer``)."""
 CHUNK = 500
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 
 from socialloop.graph.build import FloatArray, IntArray, Snapshot, active_vertices
 from socialloop.learn.topics import NO_TOPIC
+from socialloop.store.rows import insert_rows
 from socialloop.store.schema import (
     brand_labels,
     brands,
@@ -37,7 +38,6 @@ from socialloop.store.schema import (
     topics,
 )
 from socialloop.store.store import Store
-from socialloop.store.writer import insert_rows
 
 Method = Literal["modularity", "cpm"]
 Engine = Literal["igraph", "leidenalg"]

@@ -32,9 +32,9 @@ import numpy as np
 from sqlalchemy import delete, select
 
 from socialloop.graph.build import BoolArray, FloatArray, IntArray, Snapshot, interaction_graph
+from socialloop.store.rows import insert_rows
 from socialloop.store.schema import author_scores, authors
 from socialloop.store.store import Store
-from socialloop.store.writer import insert_rows
 
 COMPONENTS: tuple[str, ...] = ("authority", "reach", "engagement", "amplification", "relevance")
 

@@ -16,7 +16,6 @@ from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Table, and_, delete, exists, func, or_, select
 
 from socialloop.learn.base import Enricher
@@ -31,7 +30,7 @@ from socialloop.learn.batch_run import (
 )
 from socialloop.runtime import quiet_gc
 from socialloop.store import Store
-from socialloop.store.pg_copy import copy_rows
+from socialloop.store.rows import do_nothing, row_codec, upsert_rows
 from socialloop.store.schema import (
     authors,
     brand_labels,
@@ -42,7 +41,6 @@ from socialloop.store.schema import (
     posts,
 )
 from socialloop.store.store import post_columns, row_to_post
-from socialloop.store.writer import dialect_insert
 
 ProgressHook = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -169,10 +167,8 @@ class Pipeline:
         produces = {s.name: s.produces for s in self.steps}
         versions = {s.name: s.version for s in self.steps}
 
-        sql = _Statements()
-
         def finish(done: Done) -> None:
-            self._write(store, done, produces, versions, brand_ids, sql)
+            self._write(store, done, produces, versions, brand_ids)
             for name, pks, _res in done.results:
                 by_name[name].processed += len(pks)
                 by_name[name].seconds += done.seconds.get(name, 0.0)
@@ -276,16 +272,13 @@ class Pipeline:
         produces: dict[str, tuple[str, ...]],
         versions: dict[str, str],
         brand_ids: dict[str, int],
-        sql: _Statements,
     ) -> None:
-        """All results of one batch in one transaction: one executemany per table (every
-        step's rows together), rows built as tuples (on SQLite with the JSON and timestamp
-        already serialised, as SQLAlchemy's types would store them)."""
-        now = datetime.now(UTC).replace(tzinfo=None)
+        """All results of one batch in one transaction: one write per table (every step's
+        rows together), rows built as tuples holding what the driver binds
+        (:func:`socialloop.store.rows.row_codec`)."""
         with store.begin() as conn:
-            raw = conn.dialect.name == "sqlite"
-            stamp: Any = now.isoformat(" ", "microseconds") if raw else now
-            to_json = orjson.dumps
+            dt_out, js_out = row_codec(conn)
+            stamp = dt_out(datetime.now(UTC))
             enr_rows: list[tuple[Any, ...]] = []
             label_rows: list[tuple[Any, ...]] = []
             brand_rows: list[tuple[Any, ...]] = []
@@ -308,9 +301,7 @@ class Pipeline:
                     if brand_values:
                         data = {**data, "brands": brand_values}
                     score = res.confidence
-                    enr_rows.append(
-                        (pk, name, version, to_json(data).decode() if raw else data, score, stamp)
-                    )
+                    enr_rows.append((pk, name, version, js_out(data), score, stamp))
                     for f in fields:
                         v = values.get(f)
                         if v.__class__ is str:
@@ -332,10 +323,10 @@ class Pipeline:
                                     bscore if isinstance(bscore, int | float) else None,
                                 )
                             )
-            sql.run(conn, "enrichments", enr_rows)
-            sql.run(conn, "post_labels", label_rows)
-            sql.run(conn, "brand_labels", brand_rows)
-            sql.run(conn, "embeddings", vectors)
+            _write_rows(conn, "enrichments", enr_rows)
+            _write_rows(conn, "post_labels", label_rows)
+            _write_rows(conn, "brand_labels", brand_rows)
+            _write_rows(conn, "embeddings", vectors)
 
 
 def _label_rows(
@@ -359,66 +350,38 @@ _COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
 }
 
 
-class _Statements:
-    """The run's four upserts, built once per run (compiled once on SQLite, where the rows go
-    to the driver's executemany as tuples; on PostgreSQL through COPY, or through SQLAlchemy
-    as dicts for a small batch)."""
+def _conflict(name: str, ins: Any) -> Any:
+    """The conflict rule of table ``name``'s upsert, applied to ``ins``: a re-run replaces a
+    step's enrichment and a post's vector; labels already stored stay."""
+    if name == "enrichments":
+        return ins.on_conflict_do_update(
+            index_elements=[enrichments.c.post_pk, enrichments.c.step],
+            set_={
+                "version": ins.excluded.version,
+                "data": ins.excluded.data,
+                "confidence": ins.excluded.confidence,
+                "updated_at": ins.excluded.updated_at,
+            },
+        )
+    if name == "embeddings":  # one vector per post
+        return ins.on_conflict_do_update(
+            index_elements=[embeddings.c.post_pk],
+            set_={
+                "model": ins.excluded.model,
+                "dim": ins.excluded.dim,
+                "vector": ins.excluded.vector,
+            },
+        )
+    return do_nothing(ins)
 
-    def __init__(self) -> None:
-        self._built: dict[str, Any] = {}
-        self._raw: dict[str, tuple[str, list[int] | None]] = {}
 
-    @staticmethod
-    def _conflict(name: str, ins: Any) -> Any:
-        """The ON CONFLICT clause of table ``name``'s upsert, applied to ``ins``."""
-        if name == "enrichments":
-            return ins.on_conflict_do_update(
-                index_elements=[enrichments.c.post_pk, enrichments.c.step],
-                set_={
-                    "version": ins.excluded.version,
-                    "data": ins.excluded.data,
-                    "confidence": ins.excluded.confidence,
-                    "updated_at": ins.excluded.updated_at,
-                },
-            )
-        if name == "embeddings":  # replaces the post's vector (one per post)
-            return ins.on_conflict_do_update(
-                index_elements=[embeddings.c.post_pk],
-                set_={
-                    "model": ins.excluded.model,
-                    "dim": ins.excluded.dim,
-                    "vector": ins.excluded.vector,
-                },
-            )
-        return ins.on_conflict_do_nothing()
-
-    def _statement(self, conn: Connection, name: str) -> Any:
-        stmt = self._built.get(name)
-        if stmt is None:
-            stmt = self._built[name] = self._conflict(name, dialect_insert(conn, _COLUMNS[name][0]))
-        return stmt
-
-    def run(self, conn: Connection, name: str, rows: list[tuple[Any, ...]]) -> None:
-        """Write ``rows`` (tuples in :data:`_COLUMNS` order) to table ``name``."""
-        if not rows:
-            return
+def _write_rows(conn: Connection, name: str, rows: list[tuple[Any, ...]]) -> None:
+    """Write ``rows`` (tuples in :data:`_COLUMNS` order) to table ``name``
+    (:func:`socialloop.store.rows.upsert_rows`: the driver's executemany on SQLite, COPY for a
+    big batch on PostgreSQL)."""
+    if rows:
         table, keys = _COLUMNS[name]
-        if copy_rows(conn, table, keys, rows, partial(self._conflict, name)):
-            return  # PostgreSQL, a big batch: through COPY
-        stmt = self._statement(conn, name)
-        if conn.dialect.name != "sqlite":
-            conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows])
-            return
-        raw = self._raw.get(name)
-        if raw is None:
-            compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
-            order = [keys.index(k) for k in compiled.positiontup or []]
-            raw = (str(compiled), None if order == list(range(len(keys))) else order)
-            self._raw[name] = raw
-        sql, perm = raw
-        if perm is not None:
-            rows = [tuple([row[i] for i in perm]) for row in rows]
-        conn.exec_driver_sql(sql, rows)
+        upsert_rows(conn, table, keys, rows, partial(_conflict, name))
 
 
 def _named_rows(keys: Sequence[str]) -> Any:

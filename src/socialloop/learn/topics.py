@@ -34,8 +34,8 @@ from sqlalchemy import Connection, delete, func, select
 from socialloop.learn.base import Item, Result
 from socialloop.learn.embeddings import StaticEmbedder, default_embedder, vector_from_bytes
 from socialloop.store import Store
+from socialloop.store.rows import do_nothing, plain, row_codec, upsert_rows
 from socialloop.store.schema import embeddings, enrichments, post_labels, posts, topics
-from socialloop.store.writer import row_codec, upsert_rows
 from socialloop.textutil import tokens
 
 STEP_NAME = "topic"
@@ -395,20 +395,12 @@ def _write_rows(
         for pk, tid, label, score in rows
     ]
     labs = [(STEP_NAME, tid, pk, score) for pk, tid, _label, score in rows]
-    upsert_rows(conn, enrichments, _ENR_KEYS, enr, _plain)
-    upsert_rows(conn, post_labels, _LABEL_KEYS, labs, _do_nothing)
+    upsert_rows(conn, enrichments, _ENR_KEYS, enr, plain)
+    upsert_rows(conn, post_labels, _LABEL_KEYS, labs, do_nothing)
 
 
 _ENR_KEYS = ("post_pk", "step", "version", "data", "confidence", "updated_at")
 _LABEL_KEYS = ("field", "label", "post_pk", "score")
-
-
-def _plain(ins: Any) -> Any:
-    return ins
-
-
-def _do_nothing(ins: Any) -> Any:
-    return ins.on_conflict_do_nothing()
 
 
 @dataclass(frozen=True, slots=True)

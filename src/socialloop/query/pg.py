@@ -99,7 +99,7 @@ def index_texts(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
     for a big batch, see :mod:`socialloop.store.pg_copy`)."""
     if not rows:
         return
-    from socialloop.store.pg_copy import copy_rows
+    from socialloop.store.pg_copy import copy_upsert, worth_copying
 
     values: list[tuple[int, str, str]] = []
     for pk, text in rows:
@@ -112,8 +112,9 @@ def index_texts(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
             set_={"tokens": ins.excluded.tokens, "tsv": ins.excluded.tsv},
         )
 
-    # COPY parses the tsvector literal with the column's own input function
-    if copy_rows(conn, post_search, ("post_pk", "tokens", "tsv"), values, replace, ("post_pk",)):
+    if worth_copying(conn, len(values)):
+        # COPY parses the tsvector literal with the column's own input function
+        copy_upsert(conn, post_search, ("post_pk", "tokens", "tsv"), values, replace)
         return
     ins = postgresql.insert(post_search).values(
         post_pk=bindparam("pk"),

@@ -8,10 +8,11 @@ with the target's column types (no constraints, no defaults), and one ``INSERT I
 clause, so idempotence and "newer data wins" stay exactly as in the row-by-row statement.
 
 Rows are tuples in ``keys`` order holding what the row-by-row path binds (naive UTC
-datetimes, JSON columns as Python objects, which are serialised here). The ``ORDER BY``
-(the conflict key where the caller asks for it, else the batch's own order, which is also the
-order new rows get their keys in) makes concurrent writers take row locks in the same order, as
-the sorted executemany did, so they do not deadlock.
+datetimes, JSON columns as Python objects, which are serialised here). They are applied in
+their order (``ORDER BY`` their position): new rows get their keys in that order, as on SQLite,
+and a caller that sorts its rows (authors, by id) makes concurrent writers take row locks in
+the same order, so they do not deadlock. :mod:`socialloop.store.rows` decides when a batch is
+worth copying.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, BigInteger, Column, Connection, MetaData, Table, select
 from sqlalchemy.dialects import postgresql
 
@@ -32,8 +32,10 @@ Conflict = Callable[[Any], Any]
 """Applies the ON CONFLICT clause to a ``postgresql.insert(table).from_select(...)``."""
 
 
-def _json_text(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode("utf-8")
+def worth_copying(conn: Connection, rows: int) -> bool:
+    """Whether a batch of ``rows`` rows should go through :func:`copy_upsert`: on PostgreSQL,
+    from :data:`COPY_MIN_ROWS` rows."""
+    return conn.dialect.name == "postgresql" and rows >= COPY_MIN_ROWS
 
 
 def _staging(conn: Connection, table: Table, keys: Sequence[str]) -> Table:
@@ -57,16 +59,18 @@ def copy_upsert(
     keys: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     conflict: Conflict,
-    order_by: Sequence[str] = (),
 ) -> None:
     """Write ``rows`` (tuples in ``keys`` order) to ``table`` through COPY and one
-    ``INSERT ... SELECT`` with ``conflict`` applied, in the caller's transaction."""
+    ``INSERT ... SELECT`` with ``conflict`` applied, in the rows' order, in the caller's
+    transaction."""
+    from socialloop.store.rows import json_text  # (rows imports this module)
+
     if not rows:
         return
     json_cols = {i for i, k in enumerate(keys) if isinstance(table.c[k].type, JSON)}
     if json_cols:
         rows = [
-            tuple(_json_text(v) if i in json_cols else v for i, v in enumerate(row)) for row in rows
+            tuple(json_text(v) if i in json_cols else v for i, v in enumerate(row)) for row in rows
         ]
     stage = _staging(conn, table, keys)
     quote = conn.dialect.identifier_preparer.quote
@@ -76,24 +80,6 @@ def copy_upsert(
     with dbapi.cursor() as cur, cur.copy(f"COPY {name} ({cols}, _ord) FROM STDIN") as copy:
         for i, row in enumerate(rows):
             copy.write_row((*row, i))
-    source = select(*(stage.c[k] for k in keys)).order_by(
-        *(stage.c[k] for k in order_by), stage.c["_ord"]
-    )
+    source = select(*(stage.c[k] for k in keys)).order_by(stage.c["_ord"])
     conn.execute(conflict(postgresql.insert(table).from_select(list(keys), source)))
     conn.exec_driver_sql(f"TRUNCATE {name}")
-
-
-def copy_rows(
-    conn: Connection,
-    table: Table,
-    keys: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    conflict: Conflict,
-    order_by: Sequence[str] = (),
-) -> bool:
-    """:func:`copy_upsert` when the connection is PostgreSQL and the batch is big enough to
-    gain from it; False (nothing written) otherwise, for the caller's ordinary path."""
-    if conn.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
-        return False
-    copy_upsert(conn, table, keys, rows, conflict, order_by)
-    return True

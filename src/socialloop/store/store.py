@@ -35,6 +35,7 @@ from socialloop.errors import AlreadyExists, NotFound, StoreError
 from socialloop.models import Author, Brand, Post
 from socialloop.store.engine import ConnectHook, make_engine, migrate
 from socialloop.store.plan import count_stmt, newest_pks
+from socialloop.store.rows import dialect_insert
 from socialloop.store.schema import (
     authors,
     brands,
@@ -44,7 +45,7 @@ from socialloop.store.schema import (
     posts,
     sources,
 )
-from socialloop.store.writer import UpsertResult, derive_threads, dialect_insert, upsert_posts
+from socialloop.store.writer import UpsertResult, derive_threads, upsert_posts
 
 
 def _utc(dt: datetime | None) -> datetime | None:

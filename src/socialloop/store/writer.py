@@ -8,17 +8,22 @@ is fed in bulk here rather than by a trigger (PostgreSQL: ``post_search``, see `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, delete, func, select, text
 
 from socialloop.models import Post, author_id
-from socialloop.store.pg_copy import COPY_MIN_ROWS, Conflict, copy_rows, copy_upsert
+from socialloop.store.rows import (
+    chunks,
+    do_nothing,
+    json_text,
+    naive_utc,
+    row_codec,
+    upsert_rows,
+)
 from socialloop.store.schema import (
     authors,
     brand_labels,
@@ -31,7 +36,6 @@ from socialloop.store.schema import (
 )
 from socialloop.textutil import post_facets
 
-_CHUNK = 500  # ids per IN (...) lookup
 _ROOTS_MAX = 200_000  # post ids an import remembers the thread roots of
 
 
@@ -48,153 +52,6 @@ class UpsertResult:
     updated_pks: list[int] = field(default_factory=list)
     # (pk, post) of each written post, in batch order
     posts: list[tuple[int, Post]] = field(default_factory=list)
-
-
-def _naive_utc(dt: datetime) -> datetime:
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt
-
-
-def one_writer(conn: Connection, key: int) -> None:
-    """Make the writers that call this with ``key`` run one at a time, as every writer does
-    on SQLite: on PostgreSQL, wait for the transaction-level advisory lock ``key`` (held until
-    ``conn``'s transaction ends). Nothing to do on SQLite, whose write lock already does it.
-    Take it first in the transaction, and never while this thread holds another transaction
-    that took the same key."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(key)))
-
-
-def dialect_insert(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def _sqlite_converters(table: Any, keys: Sequence[str]) -> list[Any]:
-    """Per key, a function turning a Python value into what SQLAlchemy's SQLite types store
-    (so Core reads it back), or None where the driver takes the value as it is."""
-
-    def dt(value: Any) -> Any:
-        return None if value is None else value.isoformat(" ", "microseconds")
-
-    def js(value: Any) -> Any:
-        return None if value is None else orjson.dumps(value).decode("utf-8")
-
-    out: list[Any] = []
-    for key in keys:
-        col = table.c.get(key)
-        if col is not None and isinstance(col.type, DateTime):
-            out.append(dt)
-        elif col is not None and isinstance(col.type, JSON):
-            out.append(js)
-        else:
-            out.append(None)
-    return out
-
-
-def execute_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
-    """``conn.execute(stmt, rows)``, with a fast path on SQLite.
-
-    On SQLite the statement is compiled once and the rows go to the driver's executemany as
-    tuples, skipping SQLAlchemy's per-row parameter processing (~40 % of import time).
-    Values are bound, never spliced into SQL.
-    """
-    if not rows:
-        return
-    if conn.dialect.name != "sqlite":
-        conn.execute(stmt, rows)
-        return
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    order = list(compiled.positiontup or [])
-    convs = _sqlite_converters(stmt.table, order)
-    pairs = list(zip(order, convs, strict=True))
-    if all(c is None for c in convs):
-        params = [tuple([row[k] for k in order]) for row in rows]
-    else:
-        params = [tuple([row[k] if c is None else c(row[k]) for k, c in pairs]) for row in rows]
-    conn.exec_driver_sql(str(compiled), params)
-
-
-def insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Plain inserts of ``rows`` (dicts with the same keys, Python values) into ``table``:
-    through COPY on PostgreSQL for a big batch (:mod:`socialloop.store.pg_copy`), else
-    :func:`execute_many`."""
-    if not rows:
-        return
-    keys = list(rows[0])
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        tuples = [tuple([row[k] for k in keys]) for row in rows]
-        copy_upsert(conn, table, keys, tuples, _plain)
-        return
-    execute_many(conn, table.insert(), rows)
-
-
-def _plain(ins: Any) -> Any:
-    return ins
-
-
-def _compiled_sql(conn: Connection, stmt: Any, keys: Sequence[str]) -> tuple[str, list[int] | None]:
-    """SQLite: the SQL of ``stmt`` for parameters ``keys`` and, when the driver wants them in
-    another order, the positions to take them in (None: as given)."""
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
-    order = list(compiled.positiontup or [])
-    if order == list(keys):
-        return str(compiled), None
-    index = {k: i for i, k in enumerate(keys)}
-    return str(compiled), [index[k] for k in order]
-
-
-def execute_rows(
-    conn: Connection, stmt: Any, keys: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """``conn.execute(stmt, rows)`` for rows given as tuples in ``keys`` order, holding values
-    as the dialect stores them (see :func:`row_codec`). On SQLite they go straight to the
-    driver's executemany: no per-row dict, no per-row parameter processing."""
-    if not rows:
-        return
-    if conn.dialect.name != "sqlite":
-        conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows])
-        return
-    sql, positions = _compiled_sql(conn, stmt, keys)
-    if positions is not None:
-        rows = [tuple([row[i] for i in positions]) for row in rows]
-    conn.exec_driver_sql(sql, rows)
-
-
-def _dt_text(dt: datetime) -> str:
-    """A datetime as SQLAlchemy's SQLite ``DateTime`` stores it (naive UTC,
-    ``YYYY-MM-DD HH:MM:SS.ffffff``), in one C call for the usual UTC or naive value."""
-    tz = dt.tzinfo
-    if tz is not None and tz is not UTC:
-        dt = dt.astimezone(UTC)
-    return dt.isoformat(" ", "microseconds")[:26]
-
-
-def _json_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not value and type(value) is list:
-        return "[]"
-    return orjson.dumps(value).decode("utf-8")
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def row_codec(conn: Connection) -> tuple[Any, Any]:
-    """(datetime, JSON) converters to the values the driver binds: text on SQLite (what
-    SQLAlchemy's types would store, so Core reads them back), Python objects elsewhere."""
-    if conn.dialect.name == "sqlite":
-        return _dt_text, _json_text
-    return _naive_utc, _identity
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 _AUTHOR_KEYS = (
@@ -215,7 +72,7 @@ def _author_rows(
     batch: Sequence[Post],
     now: datetime,
     seen: dict[str, tuple[Any, ...]] | None,
-    dt_out: Any = _identity,
+    dt_out: Any,
     aids: Sequence[str | None] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Author rows (``_AUTHOR_KEYS`` order) to upsert; with ``seen`` (a per-import cache),
@@ -258,7 +115,7 @@ def _upsert_authors(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         # Writers run concurrently here (SQLite has one writer at a time): two batches that
         # share authors must lock their rows in the same order, or they deadlock.
         rows = sorted(rows, key=lambda r: str(r[0]))
-    upsert_rows(conn, authors, _AUTHOR_KEYS, rows, _authors_conflict, order_by=("id",))
+    upsert_rows(conn, authors, _AUTHOR_KEYS, rows, _authors_conflict)
 
 
 def _authors_conflict(ins: Any) -> Any:
@@ -276,25 +133,6 @@ def _authors_conflict(ins: Any) -> Any:
         },
         where=ex.updated_at >= authors.c.updated_at,
     )
-
-
-def _do_nothing(ins: Any) -> Any:
-    return ins.on_conflict_do_nothing()
-
-
-def upsert_rows(
-    conn: Connection,
-    table: Any,
-    keys: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    conflict: Conflict,
-    order_by: Sequence[str] = (),
-) -> None:
-    """Insert ``rows`` (tuples in ``keys`` order) into ``table`` with ``conflict`` (a function
-    applying the ON CONFLICT clause to an insert): through COPY on PostgreSQL for a big batch
-    (:mod:`socialloop.store.pg_copy`), else one executemany (:func:`execute_rows`)."""
-    if not copy_rows(conn, table, keys, rows, conflict, order_by):
-        execute_rows(conn, conflict(dialect_insert(conn, table)), keys, rows)
 
 
 # posts columns written by an upsert, in table order (the tuples of _post_rows)
@@ -364,7 +202,7 @@ def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[int, str,
     stmt = select(posts.c.id, posts.c.pk, posts.c.text, posts.c.collected_at).where(
         posts.c.id.in_(bindparam("ids", expanding=True))
     )
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for row in conn.execute(stmt, {"ids": list(chunk)}):
             out[row.id] = (row.pk, row.text, row.collected_at)
     return out
@@ -415,7 +253,7 @@ def upsert_posts(
     little left to rewrite: a post without a parent is its own root, and with ``roots`` (a
     per-import cache, post id -> root of the posts written so far) a reply takes its parent's
     root. Others stay NULL for ``derive_threads``, which reaches the same fixed point."""
-    now = _naive_utc(now or datetime.now(UTC))
+    now = naive_utc(now or datetime.now(UTC))
     dt_out, js_out = row_codec(conn)
     now_out = dt_out(now)
     # one post per id inside the batch: the most recently collected copy wins
@@ -423,8 +261,8 @@ def upsert_posts(
     for post in batch:
         pid = post.id
         prev = by_id.get(pid)
-        if prev is None or (_naive_utc(post.collected_at) if post.collected_at else now) >= (
-            _naive_utc(prev.collected_at) if prev.collected_at else now
+        if prev is None or (naive_utc(post.collected_at) if post.collected_at else now) >= (
+            naive_utc(prev.collected_at) if prev.collected_at else now
         ):
             by_id[pid] = post
     result = UpsertResult()
@@ -474,9 +312,9 @@ def upsert_posts(
                 post.reshare_of,
                 post.quote_of,
                 post.reply_to_handle,
-                "[]" if not mentions and js_out is _json_text else js_out(mentions),
-                "[]" if not hashtags and js_out is _json_text else js_out(hashtags),
-                "[]" if not links and js_out is _json_text else js_out(links),
+                "[]" if not mentions and js_out is json_text else js_out(mentions),
+                "[]" if not hashtags and js_out is json_text else js_out(hashtags),
+                "[]" if not links and js_out is json_text else js_out(links),
                 post.likes,
                 post.reshares,
                 post.replies,
@@ -510,7 +348,7 @@ def upsert_posts(
         else:
             pk, old_text, old_collected = before[pid]
             # the upsert's WHERE: the copy collected later (or at the same time) wins
-            collected = _naive_utc(post.collected_at) if post.collected_at else now
+            collected = naive_utc(post.collected_at) if post.collected_at else now
             if collected < old_collected:
                 result.unchanged += 1
                 continue
@@ -542,16 +380,16 @@ def upsert_posts(
         index_texts(conn, fts_insert)  # upserts: an edited text replaces its row
 
     if changed_pks:
-        for chunk in _chunks(changed_pks):
+        for chunk in chunks(changed_pks):
             conn.execute(delete(post_terms).where(post_terms.c.post_pk.in_(chunk)))
             conn.execute(delete(interactions).where(interactions.c.post_pk.in_(chunk)))
     # an edited text invalidates what LEARN found in it: the pipeline redoes those posts
     edited = [pk for pk, _old in fts_delete]
-    for chunk in _chunks(edited):
+    for chunk in chunks(edited):
         for table in (enrichments, post_labels, brand_labels, embeddings):
             conn.execute(delete(table).where(table.c.post_pk.in_(chunk)))
-    upsert_rows(conn, post_terms, _TERM_KEYS, term_rows, _do_nothing)
-    upsert_rows(conn, interactions, _EDGE_KEYS, edge_rows, _do_nothing)
+    upsert_rows(conn, post_terms, _TERM_KEYS, term_rows, do_nothing)
+    upsert_rows(conn, interactions, _EDGE_KEYS, edge_rows, do_nothing)
     return result
 
 

@@ -32,13 +32,13 @@ from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, 
 
 from socialloop.adapt.scope import SENTIMENT_LABELS, bucket, count_if, engagement, with_sentiment
 from socialloop.models import Brand
+from socialloop.store.rows import one_writer
 from socialloop.store.schema import brands, overview_brands, overview_days, post_brands, posts
-from socialloop.store.writer import one_writer
 from socialloop.workspace import Workspace
 
 LOCK_KEY = 0x534C_0001
 """The advisory lock that keeps two refreshes from interleaving on PostgreSQL (see
-:func:`socialloop.store.writer.one_writer`): a delete-and-recount racing another one would
+:func:`socialloop.store.rows.one_writer`): a delete-and-recount racing another one would
 insert the same (brand, day) twice."""
 
 CHUNK = 5000
