@@ -22,13 +22,40 @@ from socialloop.learn.cue_scan import CASED_LIMIT, CueScanner, unsafe_chars, wor
 from socialloop.learn.intent_rules import (
     FAMILIES,
     CueRules,
-    _reference_rule_features,
     compile_agent_reply,
     compile_rules,
     cue_features,
     rule_features,
 )
 from tests.conftest import SHARED
+
+PRAISE = FAMILIES.index("praise")
+
+
+def _reference_rule_features(texts: list[str], rules: dict[str, re.Pattern[str]]) -> np.ndarray:
+    """``rule_features`` the plain way (one ``findall`` per family and text): the reference
+    the scanner must equal."""
+    out = np.zeros((len(texts), len(FAMILIES)), dtype=np.float32)
+    patterns = [rules[family].findall for family in FAMILIES]
+    complaint = rules["complaint"].finditer
+    negated = rules["negated"].finditer if "negated" in rules else None
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        low = text.replace("’", "'")
+        # non-overlapping matches, capped at 3 (findall scans in C; the count is the same as
+        # iterating the matches and stopping at the third)
+        counts = [min(len(findall(low)), 3) for findall in patterns]
+        if counts[0] and negated is not None:
+            # complaint words inside a negated span count as praise ("no complaints")
+            spans = [m.span() for m in negated(low)]
+            if spans:
+                gone = sum(1 for m in complaint(low) if any(a <= m.start() < b for a, b in spans))
+                counts[0] = max(counts[0] - gone, 0)
+                counts[PRAISE] = min(counts[PRAISE] + gone, 3)
+        out[i] = counts
+    return out
+
 
 _parser: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")

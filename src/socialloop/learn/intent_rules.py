@@ -434,9 +434,10 @@ def rule_features(
     """Match counts, capped at 3: shape (len(texts), len(FAMILIES)), columns as FAMILIES.
 
     A complaint word inside a negated span (``rules["negated"]``: "no complaints") counts as
-    praise instead. The counts are those of one ``findall`` per family and text
-    (:func:`_reference_rule_features`); :class:`~socialloop.learn.cue_scan.CueScanner` only
-    skips the texts that cannot match and scans lower-cased text where that is the same."""
+    praise instead. The counts are those of one ``findall`` per family and text (the
+    reference tests/test_cue_speed.py compares with): the cue scanner
+    (:class:`~socialloop.learn.cue_scan.CueScanner`) only skips the texts that cannot match
+    and scans lower-cased text where that is the same."""
     return cue_features(texts, rules)[0]
 
 
@@ -479,30 +480,3 @@ def _negate(
         gone = sum(1 for m in complaint(low) if any(a <= m.start() < b for a, b in spans))
         counts[0] = max(counts[0] - gone, 0)
         counts[_PRAISE_COLUMN] = min(counts[_PRAISE_COLUMN] + gone, 3)
-
-
-def _reference_rule_features(
-    texts: Sequence[str], rules: dict[str, re.Pattern[str]]
-) -> npt.NDArray[np.float32]:
-    """:func:`rule_features` the plain way (one ``findall`` per family and text): the
-    reference its tests compare with."""
-    out = np.zeros((len(texts), len(FAMILIES)), dtype=np.float32)
-    patterns = [rules[family].findall for family in FAMILIES]
-    complaint = rules["complaint"].finditer
-    negated = rules["negated"].finditer if "negated" in rules else None
-    for i, text in enumerate(texts):
-        if not text:
-            continue
-        low = text.replace("’", "'")
-        # non-overlapping matches, capped at 3 (findall scans in C; the count is the same as
-        # iterating the matches and stopping at the third)
-        counts = [min(len(findall(low)), 3) for findall in patterns]
-        if counts[0] and negated is not None:
-            # complaint words inside a negated span count as praise ("no complaints")
-            spans = [m.span() for m in negated(low)]
-            if spans:
-                gone = sum(1 for m in complaint(low) if any(a <= m.start() < b for a, b in spans))
-                counts[0] = max(counts[0] - gone, 0)
-                counts[_PRAISE_COLUMN] = min(counts[_PRAISE_COLUMN] + gone, 3)
-        out[i] = counts
-    return out
