@@ -154,7 +154,7 @@ def test_import_enriches_and_status_shows_sentiment_toward_brands(
 ) -> None:
     run(runner, root, "brand", "add", "Acme", "--query", "acme")
     out = run(runner, root, "import", str(sample_file(tmp_path)))
-    assert "sentiment v1: 4 posts" in out
+    assert "sentiment v2: 4 posts" in out
     doc = orjson.loads(run(runner, root, "status", "--json"))
     toward = doc["brands"][0]["sentiment"]
     assert sum(toward.values()) == 3  # the three posts that mention Acme

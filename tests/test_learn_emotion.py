@@ -40,7 +40,7 @@ def step() -> EmotionEnricher:
 
 def test_contract(step: EmotionEnricher) -> None:
     assert isinstance(step, Enricher)
-    assert step.name == "emotion" and step.version == "1"
+    assert step.name == "emotion" and step.version == "2"
     assert step.requires == ("lang",)
     assert step.produces == ("emotion", "emotions")
     assert set(step.labels) == set(LABELS)

@@ -23,6 +23,7 @@ F1 on the pooled validation rows that annotate it. Needs numpy, scipy and scikit
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -34,14 +35,22 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "training"))
 
-from train_sentiment import featurize, tfidf  # noqa: E402
+from train_sentiment import (  # noqa: E402
+    add_dense_arguments,
+    dense_block,
+    dense_languages,
+    featurize,
+    tfidf,
+)
 
+from socialloop.learn.embeddings import default_embedder  # noqa: E402
 from socialloop.learn.emotion import (  # noqa: E402
     LABELS,
     MODEL_PATH,
@@ -232,14 +241,27 @@ def load(data: Path, weights: dict[str, float]) -> tuple[Split, dict[str, Split]
 
 
 def train(
-    split: Split, cfg: HashingConfig, alpha: float, seed: int
+    split: Split,
+    cfg: HashingConfig,
+    alpha: float,
+    seed: int,
+    dense_scale: float = 0.0,
+    dense_langs: Sequence[str] | None = None,
 ) -> tuple[LinearHashedModel, dict[str, Any]]:
+    """Fit one head per emotion. ``dense_scale`` > 0: the bundled static post embeddings,
+    times this scale, are extra features for the texts in ``dense_langs`` (a quarter of the
+    rows go without, as posts of unknown language do at run time)."""
     t0 = time.perf_counter()
     counts = featurize(split.texts, cfg)
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
     x = tfidf(counts, idf)
+    buckets = x.shape[1]
+    if dense_scale > 0:
+        drop = np.random.default_rng(seed).random(n) < 0.25
+        langs = [None if d else lang for lang, d in zip(split.langs, drop, strict=True)]
+        x = sp.hstack([x, dense_block(split.texts, langs, dense_scale, dense_langs)]).tocsr()
     y, m = split.arrays()
     w_all = np.array(split.weights, dtype=np.float64)
     t1 = time.perf_counter()
@@ -261,10 +283,23 @@ def train(
         "trained_on": n,
         "alpha": alpha,
         "seed": seed,
+        "dense_scale": dense_scale,
+        "dense_langs": None if dense_langs is None else list(dense_langs),
         "featurize_s": round(t1 - t0, 1),
         "fit_s": round(t2 - t1, 1),
     }
-    return LinearHashedModel.from_float(cfg, LABELS, coef, idf, bias, meta), meta
+    model = LinearHashedModel.from_float(
+        cfg,
+        LABELS,
+        coef[:, :buckets],
+        idf,
+        bias,
+        meta,
+        dense=coef[:, buckets:] * dense_scale if dense_scale > 0 else None,
+        dense_model=default_embedder().name,
+        dense_langs=dense_langs,
+    )
+    return model, meta
 
 
 def tune_thresholds(step: EmotionEnricher, val: dict[str, Split]) -> dict[str, float]:
@@ -361,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--weights", default="tweeteval=10,seeds=3", help="source=weight,... (default 1)"
     )
+    add_dense_arguments(ap, scale=0.3, langs="all")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--report", type=Path, help="write the metrics as JSON here")
     args = ap.parse_args(argv)
@@ -370,15 +406,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.weights.split(",") if kv)}
     train_split, val = load(args.data, weights)
     print(f"training on {len(train_split.texts)} texts", flush=True)
-    model, meta = train(train_split, cfg, args.alpha, args.seed)
+    dense_langs = dense_languages(args.dense_langs)
+    model, meta = train(train_split, cfg, args.alpha, args.seed, args.dense_scale, dense_langs)
     out = args.out if not args.no_save else Path("/tmp/emotion_candidate.npz")
     model.save(out)
     step = EmotionEnricher(out)
     meta["thresholds"] = tune_thresholds(step, val)
     loaded = step.model
-    final = LinearHashedModel(
-        loaded.config, loaded.labels, loaded.weights, loaded.scale, loaded.idf2, loaded.bias, meta
-    )
+    final = dataclasses.replace(loaded, meta=meta)
     final.save(out)
     step = EmotionEnricher(out)
     print(json.dumps(meta), flush=True)

@@ -38,6 +38,7 @@ from sklearn.linear_model import SGDClassifier
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from socialloop.learn.embeddings import default_embedder  # noqa: E402
 from socialloop.learn.features import HashingConfig, hash_batch  # noqa: E402
 from socialloop.learn.metrics import classification_metrics  # noqa: E402
 from socialloop.learn.sentiment import (  # noqa: E402
@@ -83,19 +84,27 @@ def _held_out(key: str, percent: int = 10) -> bool:
 
 
 def load(
-    data: Path, sources: set[str], weights: dict[str, float]
+    data: Path, sources: set[str], weights: dict[str, float], hold_out_file: str | None = None
 ) -> tuple[Split, dict[str, Split]]:
-    """The training split and the named validation splits."""
+    """The training split and the named validation splits. ``hold_out_file``: the rows of
+    this SemEval file (e.g. ``twitter-2016test-A``) are kept out of training and scored as
+    the split ``semeval_<file>``, a later, topic-disjoint stand-in for the official test."""
     train = Split()
     val: dict[str, Split] = {}
     te = data / "tweeteval" / "sentiment"
+    held = Split()
     if "tweeteval" in sources:
         with (te / "train_reconstructed_from_semeval2017.tsv").open(encoding="utf-8") as fh:
             reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
             next(reader)
             for row in reader:
                 text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), row[4])
-                train.add(text, int(row[1]), weights.get("tweeteval", 1.0), "en")
+                if row[3] == hold_out_file:
+                    held.add(text, int(row[1]), lang="en")
+                else:
+                    train.add(text, int(row[1]), weights.get("tweeteval", 1.0), "en")
+    if hold_out_file:
+        val[f"semeval_{hold_out_file}"] = held
     tev = Split()
     for text, label in zip(_lines(te / "val_text.txt"), _lines(te / "val_labels.txt"), strict=True):
         tev.add(text, int(label), lang="en")
@@ -177,9 +186,55 @@ def tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return scaled
 
 
+def dense_block(
+    texts: Sequence[str],
+    langs: Sequence[str | None],
+    scale: float,
+    dense_langs: Sequence[str] | None,
+) -> sp.csr_matrix:
+    """The bundled static embeddings of ``texts`` times ``scale``, as extra feature columns,
+    zero on the rows the runtime would not give them to: a language not in ``dense_langs``
+    (None: every row gets them) or an unknown one (``None``; train with a share of rows
+    without their language so the n-grams alone still score such a post)."""
+    vectors = default_embedder().encode(list(texts)) * scale
+    if dense_langs is not None:
+        vectors[np.array([lang not in dense_langs for lang in langs], dtype=bool)] = 0.0
+    return sp.csr_matrix(vectors)
+
+
+def add_dense_arguments(ap: argparse.ArgumentParser, scale: float, langs: str) -> None:
+    """The command-line options of :func:`dense_block` (their defaults: the shipped model's)."""
+    ap.add_argument(
+        "--dense-scale",
+        type=float,
+        default=scale,
+        help="weight of the bundled static post embeddings as extra features (0: n-grams only)",
+    )
+    ap.add_argument(
+        "--dense-langs",
+        default=langs,
+        help="languages (comma-separated; 'all' for every text) whose posts get the embedding "
+        "features: the embedder is distilled from an English model",
+    )
+
+
+def dense_languages(value: str) -> tuple[str, ...] | None:
+    """``--dense-langs`` as :func:`dense_block` takes it (None: every language)."""
+    return None if value == "all" else tuple(value.split(","))
+
+
 def train(
-    split: Split, cfg: HashingConfig, alpha: float, seed: int, balanced: bool
+    split: Split,
+    cfg: HashingConfig,
+    alpha: float,
+    seed: int,
+    balanced: bool,
+    dense_scale: float = 0.0,
+    dense_langs: Sequence[str] | None = ("en",),
 ) -> tuple[LinearHashedModel, dict[str, Any]]:
+    """Fit the model. ``dense_scale`` > 0: the bundled static post embeddings, times this
+    scale, are extra features beside the hashed n-grams for the texts in ``dense_langs``
+    (None: all; their weights, scale folded in, go into the model's ``dense`` block)."""
     t0 = time.perf_counter()
     # The language is optional at run time: a quarter of the training texts go without it.
     rng = np.random.default_rng(seed)
@@ -190,6 +245,8 @@ def train(
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
     x = tfidf(counts, idf)
+    if dense_scale > 0:
+        x = sp.hstack([x, dense_block(split.texts, langs, dense_scale, dense_langs)]).tocsr()
     y = np.array(split.labels)
     w = np.array(split.weights, dtype=np.float64)
     if balanced:
@@ -204,10 +261,25 @@ def train(
         "alpha": alpha,
         "seed": seed,
         "balanced": balanced,
+        "dense_scale": dense_scale,
+        "dense_langs": None if dense_langs is None else list(dense_langs),
         "featurize_s": round(t1 - t0, 1),
         "fit_s": round(t2 - t1, 1),
     }
-    model = LinearHashedModel.from_float(cfg, LABELS, clf.coef_, idf, clf.intercept_, meta)
+    buckets = counts.shape[1]
+    coef = clf.coef_[:, :buckets]
+    dense = clf.coef_[:, buckets:] * dense_scale if dense_scale > 0 else None
+    model = LinearHashedModel.from_float(
+        cfg,
+        LABELS,
+        coef,
+        idf,
+        clf.intercept_,
+        meta,
+        dense=dense,
+        dense_model=default_embedder().name,
+        dense_langs=dense_langs,
+    )
     return model, meta
 
 
@@ -269,8 +341,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--words", type=int, default=2, help="word n-grams up to this length")
     ap.add_argument("--alpha", type=float, default=5e-6, help="L2 penalty of the SGD logistic loss")
     ap.add_argument("--no-balance", action="store_true")
+    add_dense_arguments(ap, scale=0.5, langs="en")
     ap.add_argument("--sources", default="tweeteval,umsab,xed,airline")
     ap.add_argument("--weights", default="umsab=4,airline=0.5,xed=0.5", help="source=weight,...")
+    ap.add_argument(
+        "--hold-out-file",
+        help="keep this SemEval file's rows (e.g. twitter-2016test-A) out of training and "
+        "score them: a later, topic-disjoint stand-in for the official test",
+    )
     ap.add_argument("--vader", action="store_true", help="also report the VADER baseline")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--report", type=Path, help="write the metrics as JSON here")
@@ -280,9 +358,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = HashingConfig(bits=args.bits, char_min=lo, char_max=hi, word_ngrams=args.words)
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.weights.split(",") if kv)}
     sources = set(args.sources.split(","))
-    train_split, val = load(args.data, sources, weights)
+    train_split, val = load(args.data, sources, weights, args.hold_out_file)
     print(f"training on {len(train_split.texts)} texts from {sorted(sources)}", flush=True)
-    model, meta = train(train_split, cfg, args.alpha, args.seed, not args.no_balance)
+    model, meta = train(
+        train_split,
+        cfg,
+        args.alpha,
+        args.seed,
+        not args.no_balance,
+        args.dense_scale,
+        dense_languages(args.dense_langs),
+    )
     print(json.dumps(meta), flush=True)
     results = evaluate(model, val)
     print(summary(results))

@@ -28,10 +28,15 @@ def save_arrays(path: Path, header: Mapping[str, Any], arrays: Mapping[str, NDAr
 
 
 def load_arrays(
-    path: Path, fmt: str, names: tuple[str, ...], missing: MissingFactory
+    path: Path,
+    fmt: str,
+    names: tuple[str, ...],
+    missing: MissingFactory,
+    optional: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
-    """The header and the named arrays of an artefact of format ``fmt``; any problem (absent,
-    unreadable, another format) raises ``missing(path, why)``."""
+    """The header and the named arrays of an artefact of format ``fmt`` (plus those of the
+    ``optional`` names it holds); any problem (absent, unreadable, another format) raises
+    ``missing(path, why)``."""
     if not path.is_file():
         raise missing(path, "is missing")
     try:
@@ -39,7 +44,8 @@ def load_arrays(
             header = json.loads(str(z["header"]))
             if header.get("format") != fmt:
                 raise missing(path, f"has unknown format {header.get('format')!r}")
-            return header, {name: np.asarray(z[name]) for name in names}
+            wanted = [*names, *(name for name in optional if name in z.files)]
+            return header, {name: np.asarray(z[name]) for name in wanted}
     except (OSError, ValueError, KeyError) as exc:
         raise missing(path, f"could not be read ({exc})") from exc
 

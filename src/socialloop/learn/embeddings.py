@@ -35,6 +35,7 @@ from scipy import sparse
 from sqlalchemy import Connection, delete
 
 from socialloop.learn.base import BatchMemo, Item, Result
+from socialloop.learn.features import FeatureCache
 
 MODEL_DIR = Path(__file__).parent / "models"
 MODEL_NAME = "static-minilm-tweets-v1"
@@ -187,8 +188,12 @@ class EmbeddingEnricher:
     requires: tuple[str, ...] = ()
     produces: tuple[str, ...] = ("embedding",)
 
-    def __init__(self, embedder: StaticEmbedder | None = None) -> None:
+    def __init__(
+        self, embedder: StaticEmbedder | None = None, features: FeatureCache | None = None
+    ) -> None:
         self._embedder = embedder
+        # the batch's vectors shared with the sentiment model (the bundled embedder only)
+        self.features = features if embedder is None else None
         self._memo: BatchMemo[str, bytes] = BatchMemo(_MEMO_SIZE)  # text -> its vector
 
     @property
@@ -198,17 +203,19 @@ class EmbeddingEnricher:
         return self._embedder
 
     def __getstate__(self) -> dict[str, Any]:  # worker processes load the table themselves
-        return {"_embedder": None}
+        return {"_embedder": None, "features": self.features}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._embedder = state.get("_embedder")
+        self.features = state.get("features")
         self._memo = BatchMemo(_MEMO_SIZE)
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]:
         emb = self.embedder
+        encode = emb.encode if self.features is None else self.features.vectors
         vectors = self._memo.get_many(
             [item.post.text for item in batch],
-            lambda missing: (row.tobytes() for row in emb.encode(missing).astype("<f2")),
+            lambda missing: (row.tobytes() for row in encode(missing).astype("<f2")),
         )
         dim, name = emb.dim, emb.name
         return [

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,9 @@ from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.features import FeatureCache, hash_batch
 from socialloop.learn.sentiment import LinearHashedModel
 from socialloop.learn.sentiment import ModelMissing as _LoadError
+
+if TYPE_CHECKING:
+    from socialloop.learn.language import LanguageEnricher
 
 LABELS: tuple[str, ...] = (
     "anger",
@@ -98,6 +102,8 @@ def logits(
     for j in range(k):
         out[:, j] = np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * model.scale[j]
     out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
+    if model.dense is not None:  # the embedding's share (English posts)
+        model.add_dense(out, texts, langs, features)
     out += model.bias
     return out
 
@@ -115,7 +121,7 @@ class EmotionEnricher:
     """LEARN step "emotion": the top emotion (or "none") and every emotion over its threshold."""
 
     name = "emotion"
-    version = "1"
+    version = "2"  # 2: English posts also weigh their static embedding
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("emotion", "emotions")
 
@@ -133,6 +139,9 @@ class EmotionEnricher:
         self.features = features
         self._model: LinearHashedModel | None = None
         self._thresholds: FloatArray | None = None
+        self._language: LanguageEnricher | None = (
+            None  # detects languages for predict_proba without them
+        )
         # (text, lang) -> (emotion, emotions, confidence) in fast mode
         self._memo: BatchMemo[tuple[str, str | None], tuple[str, tuple[str, ...], float]] = (
             BatchMemo(_MEMO_SIZE)
@@ -169,12 +178,29 @@ class EmotionEnricher:
         features: FeatureCache | None = None,
     ) -> FloatArray:
         """Independent per-emotion probabilities, shape (len(texts), len(self.labels));
-        ``features``: where the texts' hashes may already be (the same probabilities)."""
-        fast = _sigmoid(logits(self.model, texts, langs, features))
+        ``features``: where the texts' hashes and embeddings may already be (the same
+        probabilities). Without ``langs``, a model that weighs English posts' embeddings
+        detects the languages, so a text scores as it does in the pipeline."""
+        model = self.model
+        langs = self._languages(texts, langs)
+        fast = _sigmoid(logits(model, texts, langs, features))
         if self.heads is None:
             return fast
         blended = blend(fast, self.heads, "emotion", self.model.labels, texts, langs)
         return np.asarray(blended, dtype=np.float64)
+
+    def _languages(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None
+    ) -> Sequence[str | None] | None:
+        """``langs``, or the detected languages when none are given and the model weighs
+        some languages' embeddings."""
+        if langs is not None or self.model.dense_langs is None:
+            return langs
+        if self._language is None:
+            from socialloop.learn.language import LanguageEnricher
+
+            self._language = LanguageEnricher()
+        return self._language.known_languages(texts)
 
     def _decide(self, probs: FloatArray) -> tuple[list[str], list[list[str]], list[float]]:
         model = self.model
@@ -220,6 +246,7 @@ class EmotionEnricher:
         if missing:
             raise ValueError(f"the emotion model has no {missing}; it knows {model.labels}")
         columns = [model.labels.index(label) for label in labels]
+        langs = self._languages(texts, langs)
         if self.heads is not None:
             fast = _sigmoid(logits(model, texts, langs))[:, columns]
             probs = blend(fast, self.heads, "emotion", labels, texts, langs, closed=True)

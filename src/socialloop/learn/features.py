@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float32]
 U64Array = npt.NDArray[np.uint64]
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -389,9 +390,11 @@ class FeatureCache:
         self._char_min = _MAX_N
         self._char_max = 0
         self._words = 1
+        self._vectors: _Vectors | None = None  # the last batch's post embeddings
         self.hits = 0  # served the remembered batch as it was
         self.subsets = 0  # served some of its texts
         self.misses = 0  # hashed the texts
+        self.embedded = 0  # batches embedded (vectors)
 
     def __reduce__(self) -> tuple[type[FeatureCache], tuple[()]]:
         return FeatureCache, ()
@@ -404,6 +407,27 @@ class FeatureCache:
     def clear(self) -> None:
         """Forget the remembered batch (its memory is released)."""
         self._texts, self._raw, self._index = [], None, None
+        self._vectors = None
+
+    def vectors(self, texts: Sequence[str]) -> FloatArray:
+        """The bundled static embeddings of ``texts`` (float32 unit rows,
+        :func:`socialloop.learn.embeddings.default_embedder`), from the remembered batch where
+        it holds them: the sentiment model and the embedding step embed a batch once. A row
+        depends on its text alone, so served rows equal freshly computed ones."""
+        from socialloop.learn.embeddings import default_embedder
+
+        listed = texts if isinstance(texts, list) else list(texts)
+        held = self._vectors
+        if held is not None:
+            if listed == held.texts:
+                return held.matrix
+            rows = held.rows(listed)
+            if rows is not None:
+                return held.matrix[rows]
+        matrix = default_embedder().encode(listed)
+        self._vectors = _Vectors(listed, matrix)
+        self.embedded += 1
+        return matrix
 
     def hash_batch(
         self, texts: Sequence[str], cfg: HashingConfig, langs: Sequence[str | None] | None = None
@@ -433,11 +457,35 @@ class FeatureCache:
         return raw
 
     def _rows(self, texts: list[str]) -> IntArray | None:
-        """Where each text is in the remembered batch, or None when one is not there."""
+        """Where each text is in the remembered batch of hashes, or None when one is not
+        there."""
         index = self._index
         if index is None:
             index = self._index = {t: i for i, t in enumerate(self._texts)}
-        try:
-            return np.array([index[t] for t in texts], dtype=np.int64)
-        except KeyError:
-            return None
+        return _positions(index, texts)
+
+
+class _Vectors:
+    """One batch of texts and their embeddings (:meth:`FeatureCache.vectors`)."""
+
+    __slots__ = ("_index", "matrix", "texts")
+
+    def __init__(self, texts: list[str], matrix: FloatArray) -> None:
+        self.texts = texts
+        self.matrix = matrix
+        self._index: dict[str, int] | None = None
+
+    def rows(self, texts: list[str]) -> IntArray | None:
+        """Where each text is in this batch, or None when one is not there."""
+        index = self._index
+        if index is None:
+            index = self._index = {t: i for i, t in enumerate(self.texts)}
+        return _positions(index, texts)
+
+
+def _positions(index: dict[str, int], texts: list[str]) -> IntArray | None:
+    """``index[t]`` of each text, or None when one is not in ``index``."""
+    try:
+        return np.array([index[t] for t in texts], dtype=np.int64)
+    except KeyError:
+        return None

@@ -259,8 +259,9 @@ class IntentEnricher:
     """LEARN step "intent": multi-label intent with probabilities, and the micro-moment."""
 
     name = "intent"
-    # 2: customer-care replies are no complaint / support request; 3: negated complaint words
-    version = "3"
+    # 2: customer-care replies are no complaint / support request; 3: negated complaint words;
+    # 4: stackers refitted on sentiment 2
+    version = "4"
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 

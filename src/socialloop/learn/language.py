@@ -397,6 +397,11 @@ class LanguageEnricher:
             for code, conf in self.detect_many(texts, declared)
         ]
 
+    def known_languages(self, texts: Sequence[str]) -> list[str | None]:
+        """Each text's detected language code, None where it is undetermined (``und``): the
+        languages a model that weighs some languages differently needs when none are given."""
+        return [None if code == UND else code for code, _ in self.detect_many(texts)]
+
     def detect_many(
         self, texts: Sequence[str], declared: Sequence[str | None] | None = None
     ) -> list[tuple[str, float]]:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,9 @@ from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.features import FeatureCache, HashingConfig, hash_batch
+
+if TYPE_CHECKING:
+    from socialloop.learn.language import LanguageEnricher
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentiment.npz"
@@ -66,6 +69,12 @@ class LinearHashedModel:
     idf2: npt.NDArray[np.float16]  # (buckets,)
     bias: FloatArray  # (classes,)
     meta: dict[str, Any]
+    # (dim, classes): weights of the post's static embedding (the bundled embedder named
+    # ``dense_model``, scale folded in), added to the logits of posts in ``dense_langs``
+    # (None: every post); ``dense`` None: n-gram features only
+    dense: FloatArray | None = None
+    dense_model: str | None = None
+    dense_langs: tuple[str, ...] | None = None
 
     @classmethod
     def from_float(
@@ -76,8 +85,13 @@ class LinearHashedModel:
         idf: npt.NDArray[np.floating[Any]],
         bias: npt.NDArray[np.floating[Any]],
         meta: dict[str, Any] | None = None,
+        dense: npt.NDArray[np.floating[Any]] | None = None,
+        dense_model: str | None = None,
+        dense_langs: Sequence[str] | None = None,
     ) -> LinearHashedModel:
-        """Quantise float weights ``coef`` (classes, buckets) and the IDF into a model."""
+        """Quantise float weights ``coef`` (classes, buckets) and the IDF into a model;
+        ``dense`` (classes, dim): float weights of the embedding named ``dense_model``, used
+        for posts in ``dense_langs`` (None: all)."""
         folded = (coef * idf[None, :]).T.astype(np.float64)
         scale = np.maximum(np.abs(folded).max(axis=0), 1e-12) / 127.0
         weights = np.clip(np.rint(folded / scale), -127, 127).astype(np.int8)
@@ -89,29 +103,94 @@ class LinearHashedModel:
             idf2=(idf**2).astype(np.float16),
             bias=np.asarray(bias, dtype=np.float32),
             meta=dict(meta or {}),
+            dense=None if dense is None else np.ascontiguousarray(dense.T, dtype=np.float32),
+            dense_model=dense_model if dense is not None else None,
+            dense_langs=None if dense is None or dense_langs is None else tuple(dense_langs),
         )
 
     def save(self, path: Path) -> None:
-        header = {
+        header: dict[str, Any] = {
             "format": FORMAT,
             "labels": list(self.labels),
             "hashing": self.config.to_dict(),
             "meta": self.meta,
         }
-        save_arrays(path, header, _arrays(self))
+        arrays = _arrays(self)
+        if self.dense is not None:
+            header["dense_model"] = self.dense_model
+            header["dense_langs"] = None if self.dense_langs is None else list(self.dense_langs)
+            arrays["dense"] = self.dense
+        save_arrays(path, header, arrays)
 
     @classmethod
     def load(cls, path: Path) -> LinearHashedModel:
-        header, z = load_arrays(path, FORMAT, _ARRAYS, ModelMissing)
+        header, z = load_arrays(path, FORMAT, _ARRAYS, ModelMissing, optional=("dense",))
         try:
+            dense = z.get("dense")
+            if dense is not None and not header.get("dense_model"):
+                raise ValueError("embedding weights without the embedding model's name")
             return cls(
                 config=HashingConfig.from_dict(header["hashing"]),
                 labels=tuple(header["labels"]),
                 **_typed(z),
                 meta=dict(header.get("meta", {})),
+                dense=None if dense is None else np.asarray(dense, dtype=np.float32),
+                dense_model=header.get("dense_model") if dense is not None else None,
+                dense_langs=(
+                    tuple(header["dense_langs"])
+                    if dense is not None and header.get("dense_langs") is not None
+                    else None
+                ),
             )
         except (ValueError, KeyError) as exc:
             raise ModelMissing(path, f"could not be read ({exc})") from exc
+
+    def dense_rows(self, langs: Sequence[str | None] | None, n: int) -> npt.NDArray[np.bool_]:
+        """Which of ``n`` posts (languages ``langs``) the embedding weights apply to: those
+        in ``dense_langs`` (a post of unknown language is in none), every one when the model
+        names no languages, none without embedding weights."""
+        if self.dense is None:
+            return np.zeros(n, dtype=bool)
+        if self.dense_langs is None:
+            return np.ones(n, dtype=bool)
+        if langs is None:
+            return np.zeros(n, dtype=bool)
+        wanted = set(self.dense_langs)
+        return np.fromiter((lang in wanted for lang in langs), dtype=bool, count=n)
+
+    def add_dense(
+        self,
+        logits: npt.NDArray[np.float64],
+        texts: Sequence[str],
+        langs: Sequence[str | None] | None,
+        features: FeatureCache | None,
+    ) -> None:
+        """Add the embedding weights' share to the logits of the posts they apply to."""
+        assert self.dense is not None
+        rows = self.dense_rows(langs, len(texts))
+        if rows.all():
+            logits += _row_products(self.embed(texts, features), self.dense)
+        elif rows.any():
+            if features is not None:  # the batch is embedded anyway (the embedding step)
+                vectors = self.embed(texts, features)[rows]
+            else:
+                vectors = self.embed([t for t, r in zip(texts, rows, strict=True) if r])
+            logits[rows] += _row_products(vectors, self.dense)
+
+    def embed(self, texts: Sequence[str], features: FeatureCache | None = None) -> FloatArray:
+        """The post embeddings this model weighs (``features``: where they may already be):
+        the bundled static embedder, which must be the one the model was trained with."""
+        from socialloop.learn.embeddings import default_embedder
+
+        name = default_embedder().name
+        if name != self.dense_model:
+            raise ModelMissing(
+                MODEL_PATH,
+                f"was trained on the embeddings {self.dense_model!r}, not the bundled {name!r}",
+            )
+        if features is not None:
+            return features.vectors(texts)
+        return default_embedder().encode(texts)
 
     def predict_proba(
         self,
@@ -122,7 +201,8 @@ class LinearHashedModel:
         """Class probabilities, shape (len(texts), classes), rows summing to 1.
 
         ``langs`` (ISO 639-1 codes or None, one per text) is an optional feature;
-        ``features``: where the texts' hashes may already be (the same probabilities)."""
+        ``features``: where the texts' hashes and embeddings may already be (the same
+        probabilities)."""
         n = len(texts)
         k = len(self.labels)
         if n == 0:
@@ -138,11 +218,23 @@ class LinearHashedModel:
                 np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * self.scale[j]
             )
         logits /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
+        if self.dense is not None:
+            self.add_dense(logits, texts, langs, features)
         logits += self.bias
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         return probs.astype(np.float32)
+
+
+def _row_products(vectors: FloatArray, weights: FloatArray) -> npt.NDArray[np.float64]:
+    """``vectors @ weights`` in float64, each row summed in the same order whatever the
+    batch (a BLAS product's rounding depends on the batch's shape, and a post's scores must
+    not depend on the posts beside it)."""
+    out: npt.NDArray[np.float64] = np.einsum(
+        "nd,dk->nk", vectors.astype(np.float64), weights.astype(np.float64), optimize=False
+    )
+    return out
 
 
 # --- per-brand clauses -------------------------------------------------------------------------
@@ -240,7 +332,7 @@ class SentimentEnricher:
     """LEARN step "sentiment": overall and per-brand polarity with probabilities."""
 
     name = "sentiment"
-    version = "1"
+    version = "2"  # 2: English posts also weigh their static embedding
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("sentiment", "sentiment_scores")
 
@@ -263,6 +355,9 @@ class SentimentEnricher:
         self._rows: BatchMemo[tuple[str, str | None], FloatArray] = BatchMemo(_MEMO_SIZE)
         self._summaries: BatchMemo[tuple[str, str | None], _Summary] = BatchMemo(_MEMO_SIZE)
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        self._language: LanguageEnricher | None = (
+            None  # detects languages for predict_proba without them
+        )
 
     @property
     def model(self) -> ProbaModel:
@@ -274,8 +369,23 @@ class SentimentEnricher:
             self._model = fast if blended is None else blended
         return self._model
 
-    def predict_proba(self, texts: Sequence[str]) -> Probs:
-        return self.model.predict_proba(texts)
+    def predict_proba(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> Probs:
+        """Class probabilities of ``texts``. ``langs``: their languages; when not given and
+        the model weighs some languages differently (its embedding block is for English
+        posts), they are detected, so a text scores as it does in the pipeline."""
+        model = self.model
+        if langs is None and self._fast is not None and self._fast.dense_langs is not None:
+            langs = self._detect(texts)
+        return model.predict_proba(texts, langs)
+
+    def _detect(self, texts: Sequence[str]) -> list[str | None]:
+        from socialloop.learn.language import LanguageEnricher
+
+        if self._language is None:
+            self._language = LanguageEnricher()
+        return self._language.known_languages(texts)
 
     def _plan(self, text: str, brands: tuple[str, ...]) -> _Plan:
         """Per brand: (brand, the clause to score or None for the whole post, mirror it?).

@@ -2,8 +2,9 @@
 
 Steps are constructed here (not at import time) so a workspace's language set and mode reach
 them, and so a step whose optional model is missing can be reported instead of crashing. The
-linear text steps (sentiment, emotion, intent) of one build share a
-:class:`~socialloop.learn.features.FeatureCache`, so each batch's texts are hashed once.
+linear text steps (sentiment, emotion, intent) and the embedding step of one build share a
+:class:`~socialloop.learn.features.FeatureCache`, so each batch's texts are hashed once and
+embedded once.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _embedding(
 ) -> Enricher:
     from socialloop.learn.embeddings import EmbeddingEnricher
 
-    return EmbeddingEnricher()
+    return EmbeddingEnricher(features=features)
 
 
 def _topic(
