@@ -127,8 +127,8 @@ class LinearHashedModel:
         header, z = load_arrays(path, FORMAT, _ARRAYS, ModelMissing, optional=("dense",))
         try:
             dense = z.get("dense")
-            if dense is not None and not header.get("dense_model"):
-                raise ValueError("embedding weights without the embedding model's name")
+            if dense is not None:
+                _check_embedder(header.get("dense_model"))
             return cls(
                 config=HashingConfig.from_dict(header["hashing"]),
                 labels=tuple(header["labels"]),
@@ -179,15 +179,10 @@ class LinearHashedModel:
 
     def embed(self, texts: Sequence[str], features: FeatureCache | None = None) -> FloatArray:
         """The post embeddings this model weighs (``features``: where they may already be):
-        the bundled static embedder, which must be the one the model was trained with."""
+        the bundled static embedder's (:meth:`load` checked it is the one it was trained
+        with)."""
         from socialloop.learn.embeddings import default_embedder
 
-        name = default_embedder().name
-        if name != self.dense_model:
-            raise ModelMissing(
-                MODEL_PATH,
-                f"was trained on the embeddings {self.dense_model!r}, not the bundled {name!r}",
-            )
         if features is not None:
             return features.vectors(texts)
         return default_embedder().encode(texts)
@@ -225,6 +220,18 @@ class LinearHashedModel:
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         return probs.astype(np.float32)
+
+
+def _check_embedder(name: Any) -> None:
+    """Embedding weights are only meaningful for the embedder they were trained with: the
+    bundled one (:func:`socialloop.learn.embeddings.default_embedder`)."""
+    from socialloop.learn.embeddings import default_embedder
+
+    if not name:
+        raise ValueError("embedding weights without the embedding model's name")
+    bundled = default_embedder().name
+    if name != bundled:
+        raise ValueError(f"trained on the embeddings {name!r}, not the bundled {bundled!r}")
 
 
 def _row_products(vectors: FloatArray, weights: FloatArray) -> npt.NDArray[np.float64]:
@@ -355,9 +362,8 @@ class SentimentEnricher:
         self._rows: BatchMemo[tuple[str, str | None], FloatArray] = BatchMemo(_MEMO_SIZE)
         self._summaries: BatchMemo[tuple[str, str | None], _Summary] = BatchMemo(_MEMO_SIZE)
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
-        self._language: LanguageEnricher | None = (
-            None  # detects languages for predict_proba without them
-        )
+        # detects the languages of predict_proba's texts when none are given
+        self._language: LanguageEnricher | None = None
 
     @property
     def model(self) -> ProbaModel:
