@@ -199,37 +199,43 @@ def _heads() -> Any:
 
 
 def _languages(texts: Sequence[str]) -> list[str | None]:
-    """Each text's detected language: the accurate blend weights are per language."""
+    """Each text's detected language (the accurate blend weights are per language, the fast
+    sentiment model's embedding features for English posts)."""
     from socialloop.learn.language import LanguageEnricher
 
     return [code or None for code, _ in LanguageEnricher().detect_many(list(texts))]
 
 
 def predict(
-    task: str, texts: Sequence[str], mode: str, labels: Sequence[str] | None = None
+    task: str,
+    texts: Sequence[str],
+    mode: str,
+    labels: Sequence[str] | None = None,
+    langs: Sequence[str | None] | None = None,
 ) -> list[str]:
     """The task model's predictions for ``texts`` (``labels``: the gold label set, for models
-    that can restrict their choice to it)."""
-    if task == "sentiment":
-        from socialloop.learn.sentiment import SentimentEnricher
-
-        if mode == "accurate":
-            blended = SentimentEnricher(heads=_heads()).model
-            probs = blended.predict_proba(list(texts), _languages(texts))
-            return [blended.labels[int(i)] for i in probs.argmax(axis=1)]
-        return SentimentEnricher().predict(list(texts))
+    that can restrict their choice to it; ``langs``: the texts' languages, detected where a
+    model needs them and none are given)."""
     if task == "language":
         from socialloop.learn.language import LanguageEnricher
 
         step = LanguageEnricher(mode="accurate") if mode == "accurate" else LanguageEnricher()
         return [code for code, _ in step.detect_many(list(texts))]
+    if langs is None and (task == "sentiment" or mode == "accurate"):
+        langs = _languages(texts)
+    if task == "sentiment":
+        from socialloop.learn.sentiment import SentimentEnricher
+
+        if mode == "accurate":
+            blended = SentimentEnricher(heads=_heads()).model
+            probs = blended.predict_proba(list(texts), langs)
+            return [blended.labels[int(i)] for i in probs.argmax(axis=1)]
+        return SentimentEnricher().predict(list(texts), langs)
     if task == "emotion":
         from socialloop.learn.emotion import LABELS as EMOTION_LABELS
         from socialloop.learn.emotion import EmotionEnricher
 
-        accurate = mode == "accurate"
-        model = EmotionEnricher(heads=_heads()) if accurate else EmotionEnricher()
-        langs: list[str | None] | None = _languages(texts) if accurate else None
+        model = EmotionEnricher(heads=_heads()) if mode == "accurate" else EmotionEnricher()
         wanted = [x for x in (labels or ()) if x in EMOTION_LABELS]
         if labels and len(wanted) == len(set(labels)):
             return model.predict_among(list(texts), tuple(sorted(set(wanted))), langs)
@@ -241,7 +247,7 @@ def predict(
             )
         from socialloop.learn.intent import predict_binary
 
-        return predict_binary(task, list(texts))
+        return predict_binary(task, list(texts), langs)
     raise TaskNotAvailable(f"the {task} model is not built yet in this version")
 
 
@@ -259,9 +265,12 @@ def evaluate(
         raise EvalError(f"{data.source}: no labelled rows")
     gold = map_labels(task, data.labels, label_map or {})
     gold_set = sorted(set(gold))
-    predict(task, data.texts[:1], mode, gold_set)  # load the model before timing
+    # the languages first, as the pipeline's language step gives them to the other steps;
+    # the timing is the task model's (loaded before it starts)
+    langs = None if task == "language" else _languages(data.texts)
+    predict(task, data.texts[:1], mode, gold_set, None if langs is None else langs[:1])
     started = time.perf_counter()
-    predicted = predict(task, data.texts, mode, gold_set)
+    predicted = predict(task, data.texts, mode, gold_set, langs)
     elapsed = time.perf_counter() - started
     if task == "sentiment":
         labels: Sequence[str] | None = SENTIMENT_LABELS

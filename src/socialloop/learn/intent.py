@@ -292,12 +292,15 @@ class IntentEnricher:
             self._rules = compile_rules()
         return self._rules
 
-    def _sentiment_probs(self, texts: Sequence[str]) -> FloatArray:
+    def _sentiment_probs(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> FloatArray:
+        """The sentiment step's probabilities (``langs``: detected when not given)."""
         if self._sentiment is None:
             from socialloop.learn.sentiment import SentimentEnricher
 
             self._sentiment = SentimentEnricher()
-        probs: FloatArray = self._sentiment.predict_proba(list(texts))
+        probs: FloatArray = self._sentiment.predict_proba(list(texts), langs)
         return probs
 
     def _text_features(
@@ -376,14 +379,17 @@ class IntentEnricher:
         }
         return probs, rules
 
-    def predict_binary(self, task: str, texts: Sequence[str]) -> list[str]:
-        """ "1" / "0" per text for ``task`` in complaint, question, purchase-intent."""
+    def predict_binary(
+        self, task: str, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[str]:
+        """ "1" / "0" per text for ``task`` in complaint, question, purchase-intent
+        (``langs``: the texts' languages, for the sentiment prior; detected when not given)."""
         head = BINARY_TASKS.get(task)
         if head is None:
             raise ValueError(f"unknown binary task {task!r}; choose one of {sorted(BINARY_TASKS)}")
         if not texts:
             return []
-        probs, _ = self.scores(list(texts))
+        probs, _ = self.scores(list(texts), self._sentiment_probs(texts, langs))
         return ["1" if p >= 0.5 else "0" for p in probs[head]]
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]:
@@ -441,9 +447,11 @@ def _moment(labels: Sequence[str], request: float, buy: float, go: float, do: fl
     return "none"
 
 
-def predict_binary(task: str, texts: Sequence[str]) -> list[str]:
+def predict_binary(
+    task: str, texts: Sequence[str], langs: Sequence[str | None] | None = None
+) -> list[str]:
     """ "1" / "0" per text for ``task`` in complaint, question, purchase-intent (for eval)."""
-    return IntentEnricher().predict_binary(task, texts)
+    return IntentEnricher().predict_binary(task, texts, langs)
 
 
 def logit(p: float) -> float:

@@ -442,9 +442,10 @@ class SentimentEnricher:
         )
         return _summaries(model.labels, probs)
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
+    def predict(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
+        """The label of each text (``langs`` as :meth:`predict_proba` takes them)."""
         labels = self.model.labels
-        return [labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
+        return [labels[i] for i in self.predict_proba(texts, langs).argmax(axis=1)]
 
     def enrich(self, batch: Sequence[Item]) -> list[Result]:
         model = self.model
