@@ -17,6 +17,7 @@ from socialloop.learn.embeddings import EmbeddingEnricher, default_embedder
 from socialloop.learn.emotion import EmotionEnricher
 from socialloop.learn.features import FeatureCache
 from socialloop.learn.language import LanguageEnricher
+from socialloop.learn.linear import dense_rows
 from socialloop.learn.sentiment import (
     MODEL_PATH,
     LinearHashedModel,
@@ -63,11 +64,11 @@ def test_weights_reach_only_the_posts_in_their_languages(model: LinearHashedMode
     assert np.abs(with_dense[: len(EN)] - without[: len(EN)]).max() > 1e-3
     # a post of unknown language gets no embedding share either
     np.testing.assert_array_equal(model.predict_proba(EN, [None] * 3), plain.predict_proba(EN))
-    assert model.dense_rows(["en", "fr", None], 3).tolist() == [True, False, False]
-    assert model.dense_rows(None, 2).tolist() == [False, False]
+    assert dense_rows(model, ["en", "fr", None], 3).tolist() == [True, False, False]
+    assert dense_rows(model, None, 2).tolist() == [False, False]
     everyone = dataclasses.replace(model, dense_langs=None)
-    assert everyone.dense_rows(None, 2).tolist() == [True, True]
-    assert plain.dense_rows(["en"], 1).tolist() == [False]
+    assert dense_rows(everyone, None, 2).tolist() == [True, True]
+    assert dense_rows(plain, ["en"], 1).tolist() == [False]
 
 
 def test_save_and_load_keep_the_block(model: LinearHashedModel, tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ import numpy.typing as npt
 from socialloop.errors import SocialloopError
 from socialloop.learn.accurate import TransformerHeads, blend
 from socialloop.learn.base import BatchMemo, Item, Result
-from socialloop.learn.features import FeatureCache, hash_batch
+from socialloop.learn.features import FeatureCache
+from socialloop.learn.linear import linear_logits
 from socialloop.learn.sentiment import LinearHashedModel
 from socialloop.learn.sentiment import ModelMissing as _LoadError
 
@@ -87,25 +88,10 @@ def logits(
     langs: Sequence[str | None] | None = None,
     features: FeatureCache | None = None,
 ) -> FloatArray:
-    """Per-emotion log-odds, shape (len(texts), emotions): one bincount pass per emotion.
-    ``features``: where the texts' hashes may already be (the same log-odds)."""
-    n = len(texts)
-    k = len(model.labels)
-    if n == 0:
-        return np.zeros((0, k), dtype=np.float64)
-    hasher = hash_batch if features is None else features.hash_batch
-    doc, bucket = hasher(texts, model.config, langs)
-    norm2 = np.bincount(doc, weights=model.idf2[bucket].astype(np.float64), minlength=n)
-    # one gather per column: a column of the (buckets, k) table is contiguous as stored
-    weights = model.weights
-    out = np.empty((n, k), dtype=np.float64)
-    for j in range(k):
-        out[:, j] = np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * model.scale[j]
-    out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
-    if model.dense is not None:  # the embedding's share (English posts)
-        model.add_dense(out, texts, langs, features)
-    out += model.bias
-    return out
+    """Per-emotion log-odds, shape (len(texts), emotions) (:func:`linear_logits`: one
+    bincount pass per emotion, the embedding's share). ``features``: where the texts' hashes
+    and embeddings may already be (the same log-odds)."""
+    return linear_logits(model, texts, langs, features)
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:

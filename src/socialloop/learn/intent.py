@@ -24,6 +24,7 @@ the bias) and a JSON header with the hashing settings and the stackers; it is lo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,8 +42,15 @@ from socialloop.learn.artefact import linear_arrays as _arrays
 from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import BatchMemo, Item, Result
-from socialloop.learn.features import FeatureCache, HashingConfig, hash_batch
+from socialloop.learn.features import FeatureCache, HashingConfig
 from socialloop.learn.intent_rules import FAMILIES, compile_rules, cue_features
+from socialloop.learn.linear import (
+    DENSE_ARRAYS,
+    dense_block,
+    dense_fields,
+    dense_header,
+    linear_logits,
+)
 
 INTENTS: tuple[str, ...] = (
     "question",
@@ -116,6 +124,10 @@ class HeadsModel:
     bias: FloatArray  # (heads,)
     stackers: dict[str, dict[str, Any]]  # head -> {"coef": [...], "intercept": float}
     meta: dict[str, Any]
+    # (dim, heads): weights of the post's static embedding (socialloop.learn.linear)
+    dense: FloatArray | None = None
+    dense_model: str | None = None
+    dense_langs: tuple[str, ...] | None = None
 
     @classmethod
     def from_float(
@@ -127,8 +139,12 @@ class HeadsModel:
         bias: npt.NDArray[np.floating[Any]],
         stackers: dict[str, dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        dense: npt.NDArray[np.floating[Any]] | None = None,
+        dense_model: str | None = None,
+        dense_langs: Sequence[str] | None = None,
     ) -> HeadsModel:
-        """Quantise float head weights ``coef`` (heads, buckets) and the IDF into a model."""
+        """Quantise float head weights ``coef`` (heads, buckets) and the IDF into a model;
+        ``dense`` (heads, dim): float weights of the embedding named ``dense_model``."""
         folded = (coef * idf[None, :]).T.astype(np.float64)
         scale = np.maximum(np.abs(folded).max(axis=0), 1e-12) / 127.0
         weights = np.clip(np.rint(folded / scale), -127, 127).astype(np.int8)
@@ -141,19 +157,11 @@ class HeadsModel:
             bias=np.asarray(bias, dtype=np.float32),
             stackers=dict(stackers or {}),
             meta=dict(meta or {}),
+            **dense_block(dense, dense_model, dense_langs),
         )
 
     def with_stackers(self, stackers: dict[str, dict[str, Any]]) -> HeadsModel:
-        return HeadsModel(
-            self.config,
-            self.heads,
-            self.weights,
-            self.scale,
-            self.idf2,
-            self.bias,
-            dict(stackers),
-            self.meta,
-        )
+        return dataclasses.replace(self, stackers=dict(stackers))
 
     def save(self, path: Path) -> None:
         header = {
@@ -163,41 +171,38 @@ class HeadsModel:
             "stackers": self.stackers,
             "meta": self.meta,
         }
-        save_arrays(path, header, _arrays(self))
+        extra_header, extra_arrays = dense_header(self)
+        save_arrays(path, header | extra_header, _arrays(self) | extra_arrays)
 
     @classmethod
     def load(cls, path: Path) -> HeadsModel:
-        header, z = load_arrays(path, FORMAT, _ARRAYS, IntentModelMissing)
+        header, z = load_arrays(path, FORMAT, _ARRAYS, IntentModelMissing, optional=DENSE_ARRAYS)
         try:
+            arrays = _typed(z)
             return cls(
                 config=HashingConfig.from_dict(header["hashing"]),
                 heads=tuple(header["heads"]),
-                **_typed(z),
+                weights=arrays["weights"],
+                scale=arrays["scale"],
+                idf2=arrays["idf2"],
+                bias=arrays["bias"],
                 stackers=dict(header.get("stackers", {})),
                 meta=dict(header.get("meta", {})),
+                **dense_fields(header, z),
             )
         except (ValueError, KeyError) as exc:
             raise IntentModelMissing(path, f"could not be read ({exc})") from exc
 
     def logits(
-        self, texts: Sequence[str], features: FeatureCache | None = None
+        self,
+        texts: Sequence[str],
+        features: FeatureCache | None = None,
+        langs: Sequence[str | None] | None = None,
     ) -> npt.NDArray[np.float64]:
-        """Head logits, shape (len(texts), heads); ``features``: where the texts' hashes may
-        already be (the same logits)."""
-        n, k = len(texts), len(self.heads)
-        if n == 0:
-            return np.zeros((0, k), dtype=np.float64)
-        hasher = hash_batch if features is None else features.hash_batch
-        doc, bucket = hasher(texts, self.config)
-        norm2 = np.bincount(doc, weights=self.idf2[bucket].astype(np.float64), minlength=n)
-        # one gather per column: a column of the (buckets, k) table is contiguous as stored
-        weights = self.weights
-        out = np.empty((n, k), dtype=np.float64)
-        for j in range(k):
-            out[:, j] = np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * self.scale[j]
-        out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
-        out += self.bias
-        return out
+        """Head logits, shape (len(texts), heads); ``features``: where the texts' hashes and
+        embeddings may already be (the same logits); ``langs``: the texts' languages (only a
+        model whose embedding weights are for some languages reads them)."""
+        return linear_logits(self, texts, langs, features)
 
     def stacked(
         self, texts: Sequence[str], rules: FloatArray, sentiment: FloatArray

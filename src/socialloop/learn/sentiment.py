@@ -35,7 +35,14 @@ from socialloop.learn.artefact import linear_arrays as _arrays
 from socialloop.learn.artefact import load_arrays, save_arrays
 from socialloop.learn.artefact import typed_linear as _typed
 from socialloop.learn.base import BatchMemo, Item, Result
-from socialloop.learn.features import FeatureCache, HashingConfig, hash_batch
+from socialloop.learn.features import FeatureCache, HashingConfig
+from socialloop.learn.linear import (
+    DENSE_ARRAYS,
+    dense_block,
+    dense_fields,
+    dense_header,
+    linear_logits,
+)
 
 if TYPE_CHECKING:
     from socialloop.learn.language import LanguageEnricher
@@ -103,9 +110,7 @@ class LinearHashedModel:
             idf2=(idf**2).astype(np.float16),
             bias=np.asarray(bias, dtype=np.float32),
             meta=dict(meta or {}),
-            dense=None if dense is None else np.ascontiguousarray(dense.T, dtype=np.float32),
-            dense_model=dense_model if dense is not None else None,
-            dense_langs=None if dense is None or dense_langs is None else tuple(dense_langs),
+            **dense_block(dense, dense_model, dense_langs),
         )
 
     def save(self, path: Path) -> None:
@@ -115,77 +120,26 @@ class LinearHashedModel:
             "hashing": self.config.to_dict(),
             "meta": self.meta,
         }
-        arrays = _arrays(self)
-        if self.dense is not None:
-            header["dense_model"] = self.dense_model
-            header["dense_langs"] = None if self.dense_langs is None else list(self.dense_langs)
-            arrays["dense"] = self.dense
-        save_arrays(path, header, arrays)
+        extra_header, extra_arrays = dense_header(self)
+        save_arrays(path, header | extra_header, _arrays(self) | extra_arrays)
 
     @classmethod
     def load(cls, path: Path) -> LinearHashedModel:
-        header, z = load_arrays(path, FORMAT, _ARRAYS, ModelMissing, optional=("dense",))
+        header, z = load_arrays(path, FORMAT, _ARRAYS, ModelMissing, optional=DENSE_ARRAYS)
         try:
-            dense = z.get("dense")
-            if dense is not None:
-                _check_embedder(header.get("dense_model"))
+            arrays = _typed(z)
             return cls(
                 config=HashingConfig.from_dict(header["hashing"]),
                 labels=tuple(header["labels"]),
-                **_typed(z),
+                weights=arrays["weights"],
+                scale=arrays["scale"],
+                idf2=arrays["idf2"],
+                bias=arrays["bias"],
                 meta=dict(header.get("meta", {})),
-                dense=None if dense is None else np.asarray(dense, dtype=np.float32),
-                dense_model=header.get("dense_model") if dense is not None else None,
-                dense_langs=(
-                    tuple(header["dense_langs"])
-                    if dense is not None and header.get("dense_langs") is not None
-                    else None
-                ),
+                **dense_fields(header, z),
             )
         except (ValueError, KeyError) as exc:
             raise ModelMissing(path, f"could not be read ({exc})") from exc
-
-    def dense_rows(self, langs: Sequence[str | None] | None, n: int) -> npt.NDArray[np.bool_]:
-        """Which of ``n`` posts (languages ``langs``) the embedding weights apply to: those
-        in ``dense_langs`` (a post of unknown language is in none), every one when the model
-        names no languages, none without embedding weights."""
-        if self.dense is None:
-            return np.zeros(n, dtype=bool)
-        if self.dense_langs is None:
-            return np.ones(n, dtype=bool)
-        if langs is None:
-            return np.zeros(n, dtype=bool)
-        wanted = set(self.dense_langs)
-        return np.fromiter((lang in wanted for lang in langs), dtype=bool, count=n)
-
-    def add_dense(
-        self,
-        logits: npt.NDArray[np.float64],
-        texts: Sequence[str],
-        langs: Sequence[str | None] | None,
-        features: FeatureCache | None,
-    ) -> None:
-        """Add the embedding weights' share to the logits of the posts they apply to."""
-        assert self.dense is not None
-        rows = self.dense_rows(langs, len(texts))
-        if rows.all():
-            logits += _row_products(self.embed(texts, features), self.dense)
-        elif rows.any():
-            if features is not None:  # the batch is embedded anyway (the embedding step)
-                vectors = self.embed(texts, features)[rows]
-            else:
-                vectors = self.embed([t for t, r in zip(texts, rows, strict=True) if r])
-            logits[rows] += _row_products(vectors, self.dense)
-
-    def embed(self, texts: Sequence[str], features: FeatureCache | None = None) -> FloatArray:
-        """The post embeddings this model weighs (``features``: where they may already be):
-        the bundled static embedder's (:meth:`load` checked it is the one it was trained
-        with)."""
-        from socialloop.learn.embeddings import default_embedder
-
-        if features is not None:
-            return features.vectors(texts)
-        return default_embedder().encode(texts)
 
     def predict_proba(
         self,
@@ -198,50 +152,13 @@ class LinearHashedModel:
         ``langs`` (ISO 639-1 codes or None, one per text) is an optional feature;
         ``features``: where the texts' hashes and embeddings may already be (the same
         probabilities)."""
-        n = len(texts)
-        k = len(self.labels)
-        if n == 0:
-            return np.zeros((0, k), dtype=np.float32)
-        hasher = hash_batch if features is None else features.hash_batch
-        doc, bucket = hasher(texts, self.config, langs)
-        norm2 = np.bincount(doc, weights=self.idf2[bucket].astype(np.float64), minlength=n)
-        # one gather per column: a column of the (buckets, k) table is contiguous as stored
-        weights = self.weights
-        logits = np.empty((n, k), dtype=np.float64)
-        for j in range(k):
-            logits[:, j] = (
-                np.bincount(doc, weights=weights[:, j][bucket], minlength=n) * self.scale[j]
-            )
-        logits /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
-        if self.dense is not None:
-            self.add_dense(logits, texts, langs, features)
-        logits += self.bias
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        logits = linear_logits(self, texts, langs, features)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         return probs.astype(np.float32)
-
-
-def _check_embedder(name: Any) -> None:
-    """Embedding weights are only meaningful for the embedder they were trained with: the
-    bundled one (:func:`socialloop.learn.embeddings.default_embedder`)."""
-    from socialloop.learn.embeddings import default_embedder
-
-    if not name:
-        raise ValueError("embedding weights without the embedding model's name")
-    bundled = default_embedder().name
-    if name != bundled:
-        raise ValueError(f"trained on the embeddings {name!r}, not the bundled {bundled!r}")
-
-
-def _row_products(vectors: FloatArray, weights: FloatArray) -> npt.NDArray[np.float64]:
-    """``vectors @ weights`` in float64, each row summed in the same order whatever the
-    batch (a BLAS product's rounding depends on the batch's shape, and a post's scores must
-    not depend on the posts beside it)."""
-    out: npt.NDArray[np.float64] = np.einsum(
-        "nd,dk->nk", vectors.astype(np.float64), weights.astype(np.float64), optimize=False
-    )
-    return out
 
 
 # --- per-brand clauses -------------------------------------------------------------------------
