@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from click.testing import CliRunner
 
 from socialloop.models import Author, Post
 
@@ -25,6 +26,23 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared/data is not beside the repository)")
     return path
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """The CLI, invoked in process."""
+    return CliRunner()
+
+
+@pytest.fixture
+def root(tmp_path: Path, runner: CliRunner) -> Path:
+    """A fresh workspace made by ``socialloop init`` (its directory)."""
+    from socialloop.cli.main import cli
+
+    ws = tmp_path / "acme"
+    res = runner.invoke(cli, ["init", str(ws)])
+    assert res.exit_code == 0, res.output
+    return ws
 
 
 @pytest.fixture

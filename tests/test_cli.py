@@ -15,19 +15,6 @@ from tests.conftest import make_post
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
-def root(tmp_path: Path, runner: CliRunner) -> Path:
-    ws = tmp_path / "acme"
-    res = runner.invoke(cli, ["init", str(ws)])
-    assert res.exit_code == 0, res.output
-    return ws
-
-
 def run(runner: CliRunner, root: Path, *args: str, code: int = 0) -> str:
     res = runner.invoke(cli, [*args, "--workspace", str(root)])
     assert res.exit_code == code, res.output

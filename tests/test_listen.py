@@ -25,19 +25,6 @@ from tests._listen_fakes import T0, FakeFeed, FakeMastodon, rss, serve, status, 
 from tests.conftest import make_post
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
-def root(tmp_path: Path, runner: CliRunner) -> Path:
-    ws = tmp_path / "acme"
-    res = runner.invoke(cli, ["init", str(ws)])
-    assert res.exit_code == 0, res.output
-    return ws
-
-
 def cli_run(runner: CliRunner, root: Path, *args: str, code: int = 0) -> str:
     res = runner.invoke(cli, [*args, "--workspace", str(root)])
     assert res.exit_code == code, res.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -88,29 +89,38 @@ def export_posts(posts: Iterable[Post], out: Path, fmt: str) -> int:
         raise ExportError(
             f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        n = _write(posts, tmp, fmt)
+        tmp.replace(out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    return n
+
+
+def _write(posts: Iterable[Post], tmp: Path, fmt: str) -> int:
     if fmt == "parquet":
-        n = _write_parquet(posts, tmp)
-    else:
-        n = 0
-        if fmt == "jsonl":
-            with tmp.open("wb") as fh:
-                for line in jsonl_lines(posts):
-                    fh.write(line)
-                    n += 1
-        else:
-            with tmp.open("w", encoding="utf-8", newline="") as fh:
-                first = True
-                for batch in _batches(posts, 2000):
-                    for chunk in csv_text(batch, header=first):
-                        fh.write(chunk)
-                    first = False
-                    n += len(batch)
-                if first:
-                    for chunk in csv_text([], header=True):
-                        fh.write(chunk)
-    tmp.replace(out)
+        return _write_parquet(posts, tmp)
+    n = 0
+    if fmt == "jsonl":
+        with tmp.open("wb") as fh:
+            for line in jsonl_lines(posts):
+                fh.write(line)
+                n += 1
+        return n
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        first = True
+        for batch in _batches(posts, 2000):
+            for chunk in csv_text(batch, header=first):
+                fh.write(chunk)
+            first = False
+            n += len(batch)
+        if first:
+            for chunk in csv_text([], header=True):
+                fh.write(chunk)
     return n
 
 

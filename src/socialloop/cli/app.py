@@ -146,9 +146,11 @@ def open_workspace(path: Path | None) -> Workspace:
     return Workspace.open(path if path is not None else Path(os.getcwd()))
 
 
-def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
+def parse_when(
+    value: str | None, *, end: bool = False, option: str | None = None
+) -> datetime | None:
     """An ISO date or datetime from the command line, as aware UTC. A bare date given as an
-    upper bound (``end``) means the end of that day."""
+    upper bound (``end``) means the end of that day. ``option`` names it in the error."""
     if value is None:
         return None
     try:
@@ -163,9 +165,24 @@ def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise click.BadParameter(
-            f"{value!r} is not an ISO date (2024-05-01) or datetime (2024-05-01T12:00:00Z)"
+            f"{value!r} is not an ISO date (2024-05-01) or datetime (2024-05-01T12:00:00Z)",
+            param_hint=option,
         ) from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_span(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``--since`` / ``--until`` as aware UTC (``until`` a bare date: through that day); an
+    empty span (until at or before since) is a usage error rather than silently nothing."""
+    start = parse_when(since, option="--since")
+    stop = parse_when(until, end=True, option="--until")
+    if start is not None and stop is not None and stop <= start:
+        raise click.BadParameter(
+            f"--until {until} is not after --since {since}, so nothing can match; "
+            "swap them or widen the span",
+            param_hint="--since / --until",
+        )
+    return start, stop
 
 
 def parse_map(values: tuple[str, ...]) -> dict[str, str]:

@@ -19,8 +19,18 @@ def brand_group() -> None:
     """Define your brand and its competitors as boolean queries."""
 
 
+def _new_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A brand name as given, without surrounding spaces; never empty."""
+    if value is None:
+        return None
+    name = value.strip()
+    if not name:
+        raise click.BadParameter("a brand needs a name (it cannot be empty or only spaces)")
+    return name
+
+
 @brand_group.command("add")
-@click.argument("name")
+@click.argument("name", callback=_new_name)
 @click.option("--query", "-q", required=True, help="Boolean query deciding which posts mention it.")
 @click.option("--competitor", is_flag=True, help="A competitor rather than your own brand.")
 @click.option("--values", default=None, help="The brand's stated values and promises (text).")
@@ -120,7 +130,7 @@ def brand_show(name: str, as_json: bool, workspace: Path | None) -> None:
 
 @brand_group.command("edit")
 @click.argument("name")
-@click.option("--name", "new_name", default=None, help="Rename the brand.")
+@click.option("--name", "new_name", default=None, callback=_new_name, help="Rename the brand.")
 @click.option("--query", "-q", default=None, help="New query (all stored posts are rematched).")
 @click.option("--competitor/--own", default=None, help="Mark as competitor or own brand.")
 @click.option("--values", default=None, help="New stated values.")

@@ -150,7 +150,7 @@ def thread_tree(thread: Thread) -> Tree:
     help="A post that matches a brand's query (names the brand without mentioning its "
     "account) also opens a conversation with the brand.",
 )
-@click.option("--limit", type=int, default=None, help="Show at most N accounts.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N accounts.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @workspace_option
 def responsetimes_cmd(
@@ -178,7 +178,7 @@ def responsetimes_cmd(
             ws.store,
             accounts=accounts,
             brand=brand,
-            since=parse_when(since),
+            since=parse_when(since, option="--since"),
             dataset_accounts=dataset_accounts,
             matched=matched,
         )
@@ -219,7 +219,9 @@ def responsetimes_cmd(
 @click.command("advocates")
 @click.option("--brand", required=True, help="The brand whose advocates (or detractors) to find.")
 @click.option("--detractors", is_flag=True, help="Authors repeatedly negative about the brand.")
-@click.option("--limit", type=int, default=20, show_default=True, help="At most N authors.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N authors."
+)
 @click.option(
     "--min-posts",
     type=int,
@@ -234,7 +236,13 @@ def responsetimes_cmd(
     show_default=True,
     help="Those posts make at least this share of the author's posts about the brand.",
 )
-@click.option("--evidence", type=int, default=3, show_default=True, help="Posts shown per author.")
+@click.option(
+    "--evidence",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Posts shown per author.",
+)
 @click.option("--since", default=None, help="Only posts on or after this date (ISO).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @workspace_option
@@ -263,7 +271,7 @@ def advocates_cmd(
             min_share=min_share,
             limit=limit,
             evidence=evidence,
-            since=parse_when(since),
+            since=parse_when(since, option="--since"),
         )
     if as_json:
         _dump([a.to_dict() for a in found])

@@ -17,7 +17,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from socialloop.cli.app import open_workspace, parse_map, parse_when, workspace_option
+from socialloop.cli.app import open_workspace, parse_map, parse_span, workspace_option
 from socialloop.cli.output import csv_text, jsonl_lines, print_posts
 from socialloop.errors import SocialloopError
 from socialloop.listen.importer import ImportReport, import_files
@@ -202,8 +202,7 @@ def search_cmd(
     workspace: Path | None,
 ) -> None:
     """Search stored posts with the boolean QUERY language (newest first)."""
-    since_dt = parse_when(since)
-    until_dt = parse_when(until, end=True)
+    since_dt, until_dt = parse_span(since, until)
     with open_workspace(workspace) as ws:
         if count_only:
             click.echo(ws.count(query, brand=brand, since=since_dt, until=until_dt))
@@ -252,9 +251,8 @@ def export_cmd(
     """Export stored posts (all, or those matching QUERY) to CSV, JSONL or Parquet."""
     from socialloop.adapt.export import export_posts
 
+    since_dt, until_dt = parse_span(since, until)
     with open_workspace(workspace) as ws:
-        posts = ws.iter_posts(
-            query, brand=brand, since=parse_when(since), until=parse_when(until, end=True)
-        )
+        posts = ws.iter_posts(query, brand=brand, since=since_dt, until=until_dt)
         n = export_posts(posts, out, fmt)
         click.echo(f"Exported {n:,} posts to {out}")

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from socialloop.cli.app import err_console, open_workspace, parse_when, workspace_option
+from socialloop.cli.app import err_console, open_workspace, parse_span, workspace_option
 from socialloop.cli.output import clean
 from socialloop.errors import GraphNotBuilt, NotFound
 
@@ -75,9 +75,8 @@ def graph_build(
     from socialloop.graph.build import Restriction
     from socialloop.graph.pipeline import build
 
-    restriction = Restriction(
-        brand=brand, query=query, since=parse_when(since), until=parse_when(until, end=True)
-    )
+    start, stop = parse_span(since, until)
+    restriction = Restriction(brand=brand, query=query, since=start, until=stop)
     console = Console(stderr=True, highlight=False)
     with (
         open_workspace(workspace) as ws,
@@ -142,7 +141,7 @@ def _built_caption(run: dict[str, Any]) -> str:
     return f"graph built {str(run['built_at'])[:16]} over {over}; see docs/influence.md"
 
 
-def _scope(ws: Any, brand: str | None, topic: str | None) -> tuple[str, str, Callable[[str], bool]]:
+def _scope(ws: Any, brand: str | None, topic: int | None) -> tuple[str, str, Callable[[str], bool]]:
     """The scope key, its title, and who counts as an own account there (the brand's, or
     any brand's outside a brand scope)."""
     if brand and topic:
@@ -155,14 +154,20 @@ def _scope(ws: Any, brand: str | None, topic: str | None) -> tuple[str, str, Cal
     def any_brand(author: str) -> bool:
         return any(b.owns(author) for b in brands)
 
-    if topic:
+    if topic is not None:
         return f"topic:{topic}", f"topic {topic}", any_brand
     return "all", "all posts", any_brand
 
 
 @click.command("influencers")
 @click.option("--brand", "-b", default=None, help="Influence in the conversation about a brand.")
-@click.option("--topic", "-t", default=None, help="Influence in a topic (its id, see `topics`).")
+@click.option(
+    "--topic",
+    "-t",
+    type=int,
+    default=None,
+    help="Influence in a topic (its id, see `topics`).",
+)
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--no-own", "no_own", is_flag=True, help="Leave the brands' own accounts out of the ranking."
@@ -171,7 +176,7 @@ def _scope(ws: Any, brand: str | None, topic: str | None) -> tuple[str, str, Cal
 @workspace_option
 def influencers_cmd(
     brand: str | None,
-    topic: str | None,
+    topic: int | None,
     limit: int,
     no_own: bool,
     as_json: bool,

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from socialloop.cli.app import open_workspace, parse_when, workspace_option
+from socialloop.cli.app import open_workspace, parse_span, workspace_option
 from socialloop.cli.output import clean
 from socialloop.engage.inbox import STATUSES, Inbox, Item
 from socialloop.engage.replies import Replies
@@ -81,7 +81,7 @@ def inbox_group() -> None:
 @click.option("--assignee", default=None, help="Only items assigned to this agent.")
 @click.option("--at-risk", "sla_state", flag_value="at_risk", help="Only items at risk of the SLA.")
 @click.option("--breached", "sla_state", flag_value="breached", help="Only items past due.")
-@click.option("--limit", type=int, default=None, help="At most this many items.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many items.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @workspace_option
 def inbox_list(
@@ -94,15 +94,27 @@ def inbox_list(
     workspace: Path | None,
 ) -> None:
     """List inbox items, highest priority first."""
+    from socialloop.engage.agents import get_agent
+
     with open_workspace(workspace) as ws:
-        items = Inbox(ws).list_items(
+        # unknown names are errors, not an empty list (brand names match case-insensitively)
+        if brand is not None:
+            brand = ws.store.get_brand(brand).name
+        if assignee is not None:
+            assignee = get_agent(ws.store, assignee).name
+        inbox = Inbox(ws)
+        items = inbox.list_items(
             brand=brand, status=status, assignee=assignee, sla_state=sla_state, limit=limit
         )
         if as_json:
             _json([i.to_dict() for i in items])
             return
         if not items:
-            click.echo("The inbox is empty. Bring posts in and run `socialloop inbox triage`.")
+            if brand or status or assignee or sla_state or inbox.list_items(status="all"):
+                hint = " (`--status all` also lists resolved and dismissed ones)"
+                click.echo("No inbox items match" + (hint if status is None else "") + ".")
+            else:
+                click.echo("The inbox is empty. Bring posts in and run `socialloop inbox triage`.")
             return
         console = _console()
         console.print(f"{len(items)} items, highest priority first (details: inbox show ID)")
@@ -412,13 +424,15 @@ def inbox_dismiss(
 
 @inbox_group.command("log")
 @click.argument("item_id", type=int, required=False)
-@click.option("--limit", type=int, default=None)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Only the newest N entries."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @workspace_option
 def inbox_log(
     item_id: int | None, limit: int | None, as_json: bool, workspace: Path | None
 ) -> None:
-    """The audit log (of ITEM_ID, or all): who did what, when."""
+    """The audit log (of ITEM_ID, or all), oldest first: who did what, when."""
     from socialloop.engage.audit import entries
 
     with open_workspace(workspace) as ws:
@@ -428,15 +442,14 @@ def inbox_log(
             return
         for e in found:
             details = orjson.dumps(e.details).decode()
-            _console().print(
-                Text(f"{e.at.isoformat()} {e.actor} {e.action} item={e.item_id} {details}")
-            )
+            item = f" item={e.item_id}" if e.item_id is not None else ""
+            _console().print(Text(f"{e.at.isoformat()} {e.actor} {e.action}{item} {details}"))
 
 
 @inbox_group.command("stats")
-@click.option("--brand", default=None)
-@click.option("--since", default=None, help="Posts from this date (ISO).")
-@click.option("--until", default=None, help="Posts before this date (ISO).")
+@click.option("--brand", default=None, help="Only this brand's items.")
+@click.option("--since", default=None, help="Posts from this ISO date or datetime (UTC).")
+@click.option("--until", default=None, help="Up to this ISO date (inclusive) or datetime.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @workspace_option
 def inbox_stats(
@@ -445,10 +458,11 @@ def inbox_stats(
     """The team's response times and rates by brand, agent, channel and intent."""
     from socialloop.engage.analytics import DIMENSIONS, response_stats
 
+    start, stop = parse_span(since, until)
     with open_workspace(workspace) as ws:
-        stats = response_stats(
-            ws.store, brand=brand, since=parse_when(since), until=parse_when(until, end=True)
-        )
+        if brand is not None:
+            brand = ws.store.get_brand(brand).name
+        stats = response_stats(ws.store, brand=brand, since=start, until=stop)
         if as_json:
             _json(stats)
             return
@@ -515,8 +529,17 @@ def inbox_rules(ctx: click.Context, as_json: bool, workspace: Path | None) -> No
 def inbox_rules_set(key: str, value: str, workspace: Path | None) -> None:
     """Set rule KEY to VALUE in socialloop.toml (lists: comma-separated, e.g. question,complaint).
     Run `socialloop inbox triage --again` to apply new entry rules to stored posts."""
-    from socialloop.engage.rules import parse_value, write_rules
+    from socialloop.engage.rules import parse_rules, parse_value, write_rules
+    from socialloop.errors import ConfigError
 
     with open_workspace(workspace) as ws:
-        rules = write_rules(ws.settings, {key: parse_value(key, value)})
+        try:
+            parsed = parse_value(key, value)
+            parse_rules({key: parsed})
+        except ConfigError as exc:  # the value given here, not socialloop.toml, is wrong
+            raise click.BadParameter(
+                f"{exc} (see `socialloop inbox rules` for the keys and their values)",
+                param_hint="KEY VALUE",
+            ) from None
+        rules = write_rules(ws.settings, {key: parsed})
         click.echo(f"{key} = {orjson.dumps(rules.to_dict()[key]).decode()}")

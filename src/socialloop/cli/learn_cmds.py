@@ -46,7 +46,7 @@ def run_enrichment(
 
         return pipeline.run(
             ws.store,
-            since=parse_when(since),
+            since=parse_when(since, option="--since"),
             workers=workers or ws.settings.workers,
             progress=hook,
         )
@@ -87,7 +87,7 @@ def enrich_cmd(
 
 
 @click.command("eval")
-@click.argument("task", type=click.Choice([*TASKS, "influence"]))
+@click.argument("task", type=click.Choice([*TASKS, "influence"]), metavar="TASK")
 @click.option(
     "--data",
     "data_path",
@@ -121,7 +121,8 @@ def eval_cmd(
     as_json: bool,
 ) -> None:
     """Score TASK's model on labelled data: accuracy, macro recall / F1, per-class figures,
-    the confusion matrix and throughput. Needs no workspace.
+    the confusion matrix and throughput. Needs no workspace. TASK is sentiment, emotion,
+    complaint, question, purchase-intent, language or influence.
 
     Binary tasks read labels 1 / 0 (or true / false, yes / no); the language task reads ISO
     639-1 codes; sentiment reads negative / neutral / positive. influence reads PeerIndex
@@ -201,15 +202,16 @@ def topics_cmd(
     from socialloop.learn.topics import build_topics, topics_summary
 
     with open_workspace(workspace) as ws:
-        if build:
-            built = build_topics(ws.store, k=k, seed=seed)
-            if not built:
-                click.echo(
-                    "Not enough embedded posts to build topics yet; import more and run "
-                    "`socialloop enrich`.",
-                    err=True,
-                )
+        built = build_topics(ws.store, k=k, seed=seed) if build else None
+        if built == []:
+            click.echo(
+                "Not enough embedded posts to build topics yet; import more and run "
+                "`socialloop enrich`.",
+                err=True,
+            )
         rows = topics_summary(ws.store)
+        if built == [] and not rows and not as_json:
+            return  # said above; "No topics yet. Build them ..." would contradict it
         if as_json:
             click.echo(orjson.dumps(rows, default=str, option=orjson.OPT_INDENT_2).decode())
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import orjson
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from socialloop.cli.app import open_workspace, parse_when, workspace_option
+from socialloop.cli.app import open_workspace, parse_span, parse_when, workspace_option
 from socialloop.cli.output import clean
 
 
@@ -51,22 +52,27 @@ def report_cmd(
 ) -> None:
     """Build the report: share of voice, volume / sentiment / emotion over time, topics, what
     drives negative sentiment, spikes, perception gap, brand alignment, content roadmap,
-    touch points and return on experience (definitions: docs/reports.md)."""
+    touch points and return on experience (definitions: docs/reports.md). Write it with
+    --html FILE or print it with --json (one of the two)."""
     if (html_path is None) == (not as_json):
         raise click.UsageError("give exactly one of --html FILE or --json")
     from socialloop.adapt.report import build_report
 
+    start, stop = parse_span(since, until)
     with open_workspace(workspace) as ws:
-        rep = build_report(
-            ws, brand=brand, since=parse_when(since), until=parse_when(until, end=True), unit=unit
-        )
+        rep = build_report(ws, brand=brand, since=start, until=stop, unit=unit)
     if as_json:
         click.echo(orjson.dumps(rep.to_dict(), option=orjson.OPT_INDENT_2).decode())
         return
     from socialloop.adapt.report_html import render_html
+    from socialloop.errors import ExportError
 
     assert html_path is not None
-    html_path.write_text(render_html(rep), encoding="utf-8")
+    try:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render_html(rep), encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(f"cannot write {html_path}: {exc.strerror or exc}") from None
     click.echo(f"Wrote the report for {rep.brand or 'all brands'} to {html_path}")
 
 
@@ -84,19 +90,26 @@ def alerts_group() -> None:
 @workspace_option
 def alerts_check(dry_run: bool, at: str | None, workspace: Path | None) -> None:
     """Detect spikes and alert each new one once (re-running does not resend)."""
-    from socialloop.adapt.alerts import check_alerts
+    from socialloop.adapt.alerts import alert_settings, check_alerts
 
     with open_workspace(workspace) as ws:
-        outcomes = check_alerts(ws, dry_run=dry_run, now=parse_when(at))
+        cfg = alert_settings(ws.settings)
+        outcomes = check_alerts(ws, dry_run=dry_run, now=parse_when(at, option="--at"), config=cfg)
     if not outcomes:
         click.echo("No spikes: nothing to alert.")
         return
+    # where a dry run's alerts would go: the configured channels, or nowhere (only recorded)
+    targets = [f"webhook:{urlsplit(u).netloc}" for u in cfg.webhooks]
+    targets += ["email"] if cfg.email is not None else []
+    planned = ", ".join(targets) or "no channel in [alerts]: it would only be recorded"
     for o in outcomes:
         status = o.status.replace("_", " ")
         channels = ", ".join(
             f"{d.channel} {'ok' if d.ok else 'failed: ' + clean(d.error or '')}"
             for d in o.deliveries
         )
+        if o.status == "would_send":
+            channels = planned
         line = f"{status:<10} {clean(o.key)}  observed {o.spike.observed} > {o.spike.threshold:g}"
         click.echo(line + (f"  ({channels})" if channels else ""))
 
@@ -151,7 +164,11 @@ def spikes_cmd(
         rule = alert_settings(ws.settings).rule
         chosen = [ws.store.get_brand(b) for b in brands] if brands else None
         found = detect_spikes(
-            ws, brands=chosen, rule=rule, now=parse_when(at), only_spikes=not show_all
+            ws,
+            brands=chosen,
+            rule=rule,
+            now=parse_when(at, option="--at"),
+            only_spikes=not show_all,
         )
     if as_json:
         click.echo(_dump({"rule": rule.describe(), "spikes": found}))
@@ -175,9 +192,12 @@ def sov_cmd(since: str | None, until: str | None, as_json: bool, workspace: Path
     from socialloop.adapt.scope import Scope
 
     with open_workspace(workspace) as ws:
-        sov = share_of_voice(ws, Scope(None, parse_when(since), parse_when(until, end=True)))
+        sov = share_of_voice(ws, Scope(None, *parse_span(since, until)))
     if as_json:
         click.echo(_dump(sov))
+        return
+    if not sov.brands:
+        click.echo("No brands yet. Add one with `socialloop brand add NAME --query QUERY`.")
         return
     table = Table()
     for col in ("brand", "mentions", "share", "engagement", "share", "positive", "share"):

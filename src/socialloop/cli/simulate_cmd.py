@@ -40,7 +40,12 @@ def simulate_cmd(
     console = Console(stderr=True, highlight=False)
     started = time.perf_counter()
     if out is not None:
-        written = write_jsonl(stream, out)
+        from socialloop.errors import ExportError
+
+        try:
+            written = write_jsonl(stream, out)
+        except OSError as exc:
+            raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
         took = time.perf_counter() - started
         click.echo(f"Wrote {written:,} simulated posts to {out} in {took:.1f}s")
         return

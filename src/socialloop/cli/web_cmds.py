@@ -21,7 +21,13 @@ def _console() -> Console:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @workspace_option
 def serve_cmd(host: str, port: int, workspace: Path | None) -> None:
     """Serve the dashboard and the REST API (OpenAPI at /api/openapi.json).

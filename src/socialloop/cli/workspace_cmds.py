@@ -11,6 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from socialloop.cli.app import open_workspace, workspace_option
+from socialloop.config import CONFIG_FILE
+from socialloop.errors import StoreError
 from socialloop.workspace import Workspace
 
 
@@ -19,8 +21,21 @@ from socialloop.workspace import Workspace
 @click.option("--database-url", default=None, help="Store URL (default: SQLite in the workspace).")
 def init_cmd(directory: Path | None, database_url: str | None) -> None:
     """Create a workspace in DIRECTORY (default: the current directory)."""
-    root = directory or Path.cwd()
-    with Workspace.init(root, database_url=database_url) as ws:
+    root = (directory or Path.cwd()).resolve()
+    config = root / CONFIG_FILE
+    existed = config.exists()
+    try:
+        ws = Workspace.init(root, database_url=database_url)
+    except StoreError as exc:
+        # the settings were written before the store failed to open: take them back, or the
+        # next `init` would find a "workspace" whose store never worked
+        if not existed:
+            config.unlink(missing_ok=True)
+        raise click.ClickException(
+            f"Store error: {exc}\nNo workspace was created. Check --database-url "
+            "(docs/postgres.md) and run `socialloop init` again."
+        ) from None
+    with ws:
         click.echo(f"Created workspace {ws.settings.root}")
         click.echo(f"  settings: {ws.settings.root / 'socialloop.toml'}")
         click.echo(f"  store:    {ws.settings.database_url}")

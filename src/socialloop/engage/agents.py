@@ -12,6 +12,7 @@ assigned longest ago (never first, then by id).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from socialloop.store import Store
 from socialloop.store.schema import agents, inbox_items
 
 OPEN_STATUSES: tuple[str, ...] = ("assigned", "replied")
+_LANG_CODE = re.compile(r"[a-z]{2,3}")  # ISO 639-1 (two letters); three for 639-3 codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +83,15 @@ def add_agent(
         raise InvalidValue(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if capacity < 1:
         raise InvalidValue(f"capacity must be at least 1, not {capacity}")
+    langs = _csv(languages)
+    for code in langs:
+        if not _LANG_CODE.fullmatch(code):
+            raise InvalidValue(
+                f"{code!r} is not a language code; give ISO 639-1 codes such as en,es"
+            )
     row = {
         "name": name,
-        "languages": list(_csv(languages)),
+        "languages": list(langs),
         "skills": list(_csv(skills)),
         "capacity": capacity,
         "role": role,

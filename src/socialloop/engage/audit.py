@@ -78,14 +78,14 @@ def record(
 def entries(
     store: Store, *, item_id: int | None = None, limit: int | None = None
 ) -> list[AuditEntry]:
-    """Entries oldest first (of one item, or all)."""
-    stmt = select(audit_log).order_by(audit_log.c.id)
+    """Entries oldest first (of one item, or all); with ``limit``, the newest ``limit``."""
+    stmt = select(audit_log).order_by(audit_log.c.id.desc())
     if item_id is not None:
         stmt = stmt.where(audit_log.c.item_id == item_id)
     if limit is not None:
         stmt = stmt.limit(limit)
     with store.begin() as conn:
-        rows = conn.execute(stmt).all()
+        rows = conn.execute(stmt).all()[::-1]
     out = []
     for r in rows:
         at = from_db(r.at)

@@ -28,7 +28,7 @@ Predicate = Callable[[PostView], bool]
 SqlBuilder = Callable[[str, "SqlContext"], ColumnElement[bool]]
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
-_LANG_RE = re.compile(r"[a-z]{1,8}")
+_LANG_RE = re.compile(r"[a-z]{2,3}")  # ISO 639 codes (en, fil); und: undetermined
 _LANG_SPLIT_RE = re.compile(r"[-_]")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
