@@ -182,3 +182,26 @@ def test_sigkill_mid_import_then_rerun_has_no_duplicates(tmp_path: Path) -> None
         assert report.new == 60_000 - partial
         assert table_count(ws, posts) == 60_000
         assert_consistent(ws)
+
+
+def test_binary_files_are_refused_and_the_good_files_beside_them_imported(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.jsonl"
+    write_native(good, 20)
+    archive = tmp_path / "posts.zip"
+    archive.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)))
+    utf16 = tmp_path / "posts.csv"
+    utf16.write_bytes("id,text\n1,hello\n".encode("utf-16"))
+    bare_cr = tmp_path / "odd.txt"
+    bare_cr.write_bytes(b"id,te\rxt\n1,hello\n")
+    report = import_files(ws, [archive, good, utf16, bare_cr])
+    assert report.new == 20 and report.status == "completed"
+    errors = {Path(f.path).name: f.error for f in report.files}
+    assert errors["good.jsonl"] is None
+    assert "ZIP archive" in (errors["posts.zip"] or "")
+    assert "extract it" in (errors["posts.zip"] or "")
+    assert "not UTF-8 text" in (errors["posts.csv"] or "")
+    assert "UTF-16" in (errors["posts.csv"] or "")
+    assert "first line is not CSV" in (errors["odd.txt"] or "")
+    assert table_count(ws, posts) == 20

@@ -45,6 +45,19 @@ def test_unknown_label_is_a_query_error() -> None:
         parse("sentiment:angry", workspace_fields())
 
 
+def test_label_errors_read_well_and_topics_are_numbers_or_none() -> None:
+    fields = workspace_fields()
+    with pytest.raises(QueryError, match="not an intent label"):
+        parse("intent:foo", fields)
+    with pytest.raises(QueryError, match="not an emotion label"):
+        parse("emotion:bar", fields)
+    with pytest.raises(QueryError, match="not a stage label"):
+        parse("stage:bar", fields)
+    with pytest.raises(QueryError, match="a number from `socialloop topics`, or none"):
+        parse("topic:abc", fields)
+    parse("topic:12 OR topic:none", fields)
+
+
 def test_in_memory_uses_enrichment_values_and_falls_back_for_lang() -> None:
     fields = workspace_fields()
     post = make_post("1", "hyvää kahvia", lang="en")  # declared wrong by the platform

@@ -9,6 +9,7 @@ posts and falls back to the platform-declared language for posts not yet enriche
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
@@ -52,19 +53,32 @@ def _extra_has(field: str, value: str, view: PostView) -> bool:
 
 
 def label_field(
-    name: str, labels: Collection[str] | None, summary: str, *, source: str | None = None
+    name: str,
+    labels: Collection[str] | None,
+    summary: str,
+    *,
+    source: str | None = None,
+    pattern: str | None = None,
+    expected: str | None = None,
 ) -> FieldDef:
     """A filter ``name:LABEL`` on the labels an enrichment step produced for the field
-    ``source`` (default ``name``); ``labels`` is the closed set of values (None: any)."""
+    ``source`` (default ``name``); ``labels`` is the closed set of values (None: any value
+    that fully matches the regular expression ``pattern``, described by ``expected``)."""
     allowed = tuple(labels) if labels is not None else None
     field = source or name
+    shape = re.compile(pattern) if pattern is not None else None
 
     def normalize(raw: str) -> str:
         value = raw.strip().lower()
         if not value:
             raise ValueError(f"expected a value, e.g. {name}:{(allowed or ('x',))[0]}")
         if allowed is not None and value not in allowed:
-            raise ValueError(f"{value!r} is not a {name} label; use one of {', '.join(allowed)}")
+            article = "an" if name[:1] in "aeiou" else "a"
+            raise ValueError(
+                f"{value!r} is not {article} {name} label; use one of {', '.join(allowed)}"
+            )
+        if shape is not None and not shape.fullmatch(value):
+            raise ValueError(f"{value!r} is not {expected or 'a valid ' + name}")
         return value
 
     def matcher(value: str) -> Predicate:
@@ -131,7 +145,13 @@ def enrichment_fields() -> tuple[FieldDef, ...]:
         label_field("intent", INTENTS, "an intent of the post (several may apply)"),
         label_field("moment", MOMENTS, "the micro-moment: I want to know / go / do / buy"),
         label_field("stage", STAGES, "the customer-journey stage (Social Feedback Cycle)"),
-        label_field("topic", None, "a topic id from `socialloop topics` (or none)"),
+        label_field(
+            "topic",
+            None,
+            "a topic id from `socialloop topics` (or none)",
+            pattern=r"\d+|none",
+            expected="a topic: a number from `socialloop topics`, or none",
+        ),
     )
 
 

@@ -136,6 +136,7 @@ def _probe(path: Path) -> _Probe:
         line = _streams.first_line(stream)
         if not line:
             return _Probe("empty", compression)
+        _refuse_binary(path, line)
         first = line.lstrip()[:1]
         if suffix in _CSV_SUFFIXES:
             is_json = False
@@ -146,7 +147,13 @@ def _probe(path: Path) -> _Probe:
         if not is_json:
             text = line.decode("utf-8", "replace")
             delimiter = "\t" if suffix in (".tsv", ".tab") else _streams.sniff_delimiter(text)
-            header = next(csv.reader([text], delimiter=delimiter), [])
+            try:
+                header = next(csv.reader([text], delimiter=delimiter), [])
+            except csv.Error as exc:
+                raise ImportFormatError(
+                    f"cannot read {path}: its first line is not CSV ({exc}); import CSV, TSV, "
+                    "JSON or JSON Lines text (UTF-8)"
+                ) from None
             return _Probe("csv", compression, delimiter, [h.strip() for h in header])
         complete = line.endswith(b"\n") or len(line) < _streams.PROBE_LINE
         container = "jsonl"
@@ -162,6 +169,29 @@ def _probe(path: Path) -> _Probe:
         else:
             probe.samples.append((item[0], item[2]))
     return probe
+
+
+_ARCHIVES = {
+    b"PK\x03\x04": "a ZIP archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"Rar!": "a RAR archive",
+}
+
+
+def _refuse_binary(path: Path, line: bytes) -> None:
+    """An archive or any file with NUL bytes in its first line (a binary file, or UTF-16 /
+    UTF-32 text) is no import format: say what it is and what to do, instead of reading
+    garbage columns."""
+    for magic, what in _ARCHIVES.items():
+        if line.startswith(magic):
+            raise ImportFormatError(
+                f"cannot read {path}: it is {what}; extract it and import the files inside"
+            )
+    if b"\x00" in line:
+        raise ImportFormatError(
+            f"cannot read {path}: it is not UTF-8 text (NUL bytes in its first line: a binary "
+            "file, or UTF-16 / UTF-32 text); save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)"
+        )
 
 
 def _choose(path: Path, probe: _Probe, requested: str, column_map: Mapping[str, str]) -> str:
