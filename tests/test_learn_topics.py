@@ -24,6 +24,7 @@ from socialloop.learn.topics import (
     default_k,
     topic_pks,
     topic_step,
+    topic_words,
     topics_summary,
 )
 from socialloop.listen.importer import import_posts
@@ -265,6 +266,11 @@ def test_ctfidf_and_default_k() -> None:
     assert default_k(50 * 20**2) == 20
     assert default_k(10**7) == 60
     assert default_k(3) == 3
+
+
+def test_contraction_halves_are_no_topic_words() -> None:
+    words = topic_words("I didn't like it, they weren't there, c'était nul, refund please")
+    assert [w for w in words if w not in STOPWORDS] == ["nul", "refund", "please"]
 
 
 def test_topic_words_leave_out_urls_and_handles() -> None:

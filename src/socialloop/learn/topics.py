@@ -55,7 +55,8 @@ def topic_words(text: str) -> list[str]:
     return [t for t in tokens(_URL_OR_HANDLE.sub(" ", text)) if len(t) >= 3 and not t.isdigit()]
 
 
-# Short stopword lists (en, es, fr, de, fi), folded like textutil.tokens (accents stripped).
+# Short stopword lists (en, es, fr, de, fi), folded like textutil.tokens (accents stripped);
+# the English contractions' first halves too ("didn't" is the tokens didn + t).
 _STOPWORDS_TEXT = """
 a about after again all also am an and any are as at be because been before being but by can
 could did do does doing done don dont for from get got had has have having he her here hers him
@@ -64,12 +65,13 @@ only or other our out over own really same she should so some still such than th
 them then there these they this those through to too under until up very was we were what when
 where which while who whom why will with would you your yours yes yet one will amp via http
 https www com
+didn doesn wasn weren won wouldn couldn shouldn aren haven hasn hadn ain youre theyre thats
 el la los las un una unos unas y o pero que de del al en con por para sin sobre es son esta
 estan este esto ese eso como mas muy ya no si se lo le les me mi mis te tu tus su sus nos hay
 fue ser hace todo todos porque cuando donde tambien
 le les un une des et ou mais que qui de du au aux en dans avec pour par sur est sont ce cet
 cette ces comme plus tres pas ne se sa son ses je tu il elle nous vous ils elles mon ma mes
-ton ta tes leur leurs y a ete etre fait tout tous
+ton ta tes leur leurs y a ete etre fait tout tous etait cest
 der die das den dem des ein eine einen einem einer und oder aber dass wie mit von zu zum zur
 im in auf aus bei fur ist sind war nicht kein keine ich du er sie es wir ihr mein dein sein
 auch noch schon sehr nur so wenn dann hat haben wird
