@@ -174,6 +174,13 @@ def test_every_polls_repeatedly_and_waits_between(ws: Workspace) -> None:
     assert sum(sleeps) == pytest.approx(600, abs=5)
 
 
+def test_a_feed_url_must_be_an_http_url(ws: Workspace) -> None:
+    for bad in ("notaurl", "ftp://x.example/feed", "https://"):
+        with pytest.raises(InvalidValue, match="is not an http\\(s\\) URL"):
+            add_source(ws.store, "f", "rss", {"url": bad})
+    assert add_source(ws.store, "f", "rss", {"url": "HTTPS://x.example/feed"}).config["url"]
+
+
 def test_parse_interval() -> None:
     assert parse_interval("5m") == 300 and parse_interval("30s") == 30
     assert parse_interval("1h") == 3600 and parse_interval("90") == 90

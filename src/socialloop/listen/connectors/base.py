@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 from socialloop.errors import InvalidValue, RecordError
 from socialloop.listen.formats._common import Bad, Mapped
@@ -90,6 +91,7 @@ class Option:
     required: bool = False
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    url: bool = False  # an http(s) URL with a host
 
 
 COMMON_OPTIONS: tuple[Option, ...] = (
@@ -164,7 +166,19 @@ class Spec:
         value = value.strip()
         if opt.choices and value not in opt.choices:
             raise InvalidValue(f"{where} = {value!r}; choose one of {', '.join(opt.choices)}")
+        if opt.url and not _is_http_url(value):
+            raise InvalidValue(
+                f"{where} = {value!r} is not an http(s) URL, e.g. https://example.com/feed.xml"
+            )
         return value
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def http_settings(config: Mapping[str, Any], **defaults: Any) -> HttpSettings:

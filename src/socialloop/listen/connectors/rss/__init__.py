@@ -48,7 +48,7 @@ _BLOCK_RE = re.compile(r"<(?:/?(?:div|li|h[1-6]|blockquote|tr|ul|ol)\b[^>]*)>", 
 
 SPEC = Spec(
     "rss",
-    (Option("url", str, "the feed's URL (RSS 2.0, RSS 1.0 or Atom)", True),),
+    (Option("url", str, "the feed's URL (RSS 2.0, RSS 1.0 or Atom)", True, url=True),),
     defaults={"max_pages": 1},
 )
 
