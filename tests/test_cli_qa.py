@@ -280,3 +280,8 @@ def test_init_whose_store_fails_leaves_no_half_workspace(tmp_path: Path, runner:
     res = runner.invoke(cli, ["init", str(target)])
     assert res.exit_code == 0, res.output
     assert (target / "socialloop.db").is_file()
+
+
+def test_an_unknown_reply_says_where_reply_ids_are(root: Path, runner: CliRunner) -> None:
+    res = fail(runner, root, "inbox", "send", "99", code=1)
+    assert "no reply 99" in res.output and "inbox show ITEM" in res.output

@@ -239,7 +239,7 @@ def inbox_assign(
             if not auto:
                 raise click.UsageError("give ITEM_ID (or --auto to assign every new item)")
             done = inbox.auto_assign(actor=who(actor))
-            click.echo(f"Assigned {len(done)} items.")
+            click.echo(f"Assigned {len(done)} item{'s' if len(done) != 1 else ''}.")
             for iid, name in done:
                 click.echo(Text(f"  {iid} -> {name}").plain)
             return

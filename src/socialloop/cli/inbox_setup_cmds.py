@@ -20,7 +20,8 @@ from socialloop.engage.replies import Replies
 
 @click.group("saved-reply")
 def saved_reply_group() -> None:
-    """Saved replies with {variables}: {author}, {handle}, {brand}, {agent}, {network}, {url}."""
+    """Saved replies with {variables}: {author}, {handle}, {brand}, {agent}, {network}, {url},
+    {post_id}."""
 
 
 @saved_reply_group.command("add")

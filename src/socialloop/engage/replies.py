@@ -295,7 +295,9 @@ class Replies:
         with self.store.begin() as conn:
             row = conn.execute(select(replies).where(replies.c.id == reply_id)).first()
         if row is None:
-            raise ItemNotFound(f"no reply {reply_id}")
+            raise ItemNotFound(
+                f"no reply {reply_id} (an item's replies and their ids: `inbox show ITEM`)"
+            )
         return _reply(row)
 
     def of_item(self, item_id: int) -> list[Reply]:
