@@ -285,3 +285,10 @@ def test_init_whose_store_fails_leaves_no_half_workspace(tmp_path: Path, runner:
 def test_an_unknown_reply_says_where_reply_ids_are(root: Path, runner: CliRunner) -> None:
     res = fail(runner, root, "inbox", "send", "99", code=1)
     assert "no reply 99" in res.output and "inbox show ITEM" in res.output
+
+
+def test_an_empty_file_is_called_empty(root: Path, runner: CliRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    out = runner.invoke(cli, ["import", str(empty), "--no-enrich", "--workspace", str(root)])
+    assert "empty.csv: 0 posts read, 0 rejected (the file is empty)" in out.output

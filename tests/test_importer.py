@@ -193,9 +193,11 @@ def test_binary_files_are_refused_and_the_good_files_beside_them_imported(
     archive.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)))
     utf16 = tmp_path / "posts.csv"
     utf16.write_bytes("id,text\n1,hello\n".encode("utf-16"))
+    fake_gz = tmp_path / "posts.csv.gz"
+    fake_gz.write_bytes(b"id,text\n1,hello\n")
     bare_cr = tmp_path / "odd.txt"
     bare_cr.write_bytes(b"id,te\rxt\n1,hello\n")
-    report = import_files(ws, [archive, good, utf16, bare_cr])
+    report = import_files(ws, [archive, good, utf16, fake_gz, bare_cr])
     assert report.new == 20 and report.status == "completed"
     errors = {Path(f.path).name: f.error for f in report.files}
     assert errors["good.jsonl"] is None
@@ -204,4 +206,5 @@ def test_binary_files_are_refused_and_the_good_files_beside_them_imported(
     assert "not UTF-8 text" in (errors["posts.csv"] or "")
     assert "UTF-16" in (errors["posts.csv"] or "")
     assert "first line is not CSV" in (errors["odd.txt"] or "")
+    assert "named .gz but is not gzip-compressed" in (errors["posts.csv.gz"] or "")
     assert table_count(ws, posts) == 20

@@ -46,7 +46,9 @@ def print_report(report: ImportReport) -> None:
     """The run summary, as plain lines (post text and paths are never read as markup)."""
     for f in report.files:
         line = f"  {f.path}: {f.read:,} posts read, {f.rejected:,} rejected"
-        if f.format:
+        if f.format == "none" and not f.error:  # the reader found no byte to read
+            line += " (the file is empty)"
+        elif f.format:
             line += f" (format {f.format})"
         if f.error:
             line += f" - ERROR: {f.error}"

@@ -133,6 +133,13 @@ def _probe(path: Path) -> _Probe:
     raw, stream, compression = _streams.open_file(path)
     try:
         suffix = _streams.inner_suffix(path, compression)
+        named = path.suffix.lower()
+        if compression is None and named in _COMPRESSED_SUFFIXES:
+            raise ImportFormatError(
+                f"cannot read {path}: it is named {named} but is not "
+                f"{_COMPRESSED_SUFFIXES[named]}-compressed; rename it to what it holds (e.g. "
+                ".csv, .jsonl) or compress it again"
+            )
         line = _streams.first_line(stream)
         if not line:
             return _Probe("empty", compression)
@@ -171,6 +178,7 @@ def _probe(path: Path) -> _Probe:
     return probe
 
 
+_COMPRESSED_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 _ARCHIVES = {
     b"PK\x03\x04": "a ZIP archive",
     b"7z\xbc\xaf": "a 7-Zip archive",
