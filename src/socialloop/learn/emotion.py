@@ -107,7 +107,7 @@ class EmotionEnricher:
     """LEARN step "emotion": the top emotion (or "none") and every emotion over its threshold."""
 
     name = "emotion"
-    version = "2"  # 2: English posts also weigh their static embedding
+    version = "2"  # 2: every post also weighs its static embedding
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("emotion", "emotions")
 
@@ -125,9 +125,9 @@ class EmotionEnricher:
         self.features = features
         self._model: LinearHashedModel | None = None
         self._thresholds: FloatArray | None = None
-        self._language: LanguageEnricher | None = (
-            None  # detects languages for predict_proba without them
-        )
+        # detects the languages of predict_proba's texts when none are given (a model whose
+        # embedding weights are for some languages only needs them)
+        self._language: LanguageEnricher | None = None
         # (text, lang) -> (emotion, emotions, confidence) in fast mode
         self._memo: BatchMemo[tuple[str, str | None], tuple[str, tuple[str, ...], float]] = (
             BatchMemo(_MEMO_SIZE)
