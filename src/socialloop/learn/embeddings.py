@@ -46,8 +46,10 @@ _USER = re.compile(r"@\w+(?:@[\w-]+(?:\.[\w-]+)+)?")
 # words (letters/digits, unicode), or one other non-space character (punctuation, emoji)
 _PRETOKEN = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
 _MAX_WORD = 100
-# Distinct texts whose vectors the embedding step remembers before the memo is reset.
-_MEMO_SIZE = 50_000
+# Distinct texts whose vectors the embedding step remembers before the memo is reset: as
+# many as the sentiment step remembers, whose memo decides which texts it asks the shared
+# cache to embed (~60 MB when full).
+_MEMO_SIZE = 100_000
 
 
 @lru_cache(maxsize=1)
