@@ -171,6 +171,8 @@ def _warm_run(pipeline: Any, market: Any, n: int, tmp: Path, batch_size: int) ->
             "cpu_seconds": round(cpu, 2),
             "posts_per_s_per_core": round(n / max(cpu, 1e-9)),
             "per_step_cpu_seconds": {s.name: round(s.seconds, 2) for s in report.steps},
+            "peak_rss_mb": round(_peak_rss_mb()),
+            "target_peak_rss_mb": TARGET_RSS_MB,
             "note": "a second stream (seed 2) through the same steps, models loaded",
         }
     )
