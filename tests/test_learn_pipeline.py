@@ -323,3 +323,39 @@ def test_steps_get_the_posts_as_stored(tmp_path: Path) -> None:
     assert by_id["twitter:2"].links == [] and by_id["twitter:2"].mentions == []
     author = by_id["twitter:4"].author
     assert author is not None and author.verified is True
+
+
+def _stored_results(ws: Workspace) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every enrichment (confidences to 9 places: lingua's vary in the last bits) and label."""
+    with ws.store.begin() as conn:
+        enr = sorted(
+            (r.post_pk, r.step, r.version, repr(r.data), round(r.confidence or 0.0, 9))
+            for r in conn.execute(select(enrichments))
+        )
+        labels = sorted((r.field, r.label, r.post_pk) for r in conn.execute(select(post_labels)))
+    return enr, labels
+
+
+def test_the_default_steps_give_the_same_results_in_worker_processes(tmp_path: Path) -> None:
+    from socialloop.learn.steps import build_steps
+    from socialloop.simulate import default_market, simulate
+
+    market = default_market()
+    results = []
+    for workers in (1, 2):
+        ws = Workspace.init(tmp_path / f"w{workers}")
+        try:
+            for b in market.brands:
+                ws.add_brand(b.name, b.query, competitor=b.competitor)
+            import_posts(ws, simulate(600, seed=5, market=market))
+            steps = build_steps(ws.settings, store=ws.store)
+            Pipeline(steps).run(ws.store, workers=workers, batch_size=200)
+            results.append(_stored_results(ws))
+        finally:
+            ws.close()
+    (enr1, labels1), (enr2, labels2) = results
+    assert len(enr1) == 600 * 7 and labels1
+    # language confidences aside (lingua's last bits), every value is the same: the steps
+    # sent to the workers share their (empty) feature cache there, hashes and embeddings too
+    assert [e for e in enr1 if e[1] != "language"] == [e for e in enr2 if e[1] != "language"]
+    assert labels1 == labels2
