@@ -15,9 +15,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from socialloop.errors import InvalidValue
 from socialloop.web.auth import Agent, Analyst, Viewer
 from socialloop.web.rollups import refresh_brand
 from socialloop.web.state import State
@@ -180,6 +181,7 @@ def me(
     "/ingest",
     tags=["posts"],
     summary="Store posts pushed in any import format (analyst+)",
+    response_model=None,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -193,7 +195,7 @@ async def ingest(
     state: State,
     filename: str | None = Query(None, description="A name whose extension hints the format"),
     format: str = Query("auto", description="The import format (see `socialloop import`)"),
-) -> dict[str, Any]:
+) -> dict[str, Any] | JSONResponse:
     try:
         from socialloop.listen.ingest import ingest_payload
     except ImportError:
@@ -216,7 +218,10 @@ async def ingest(
             result = ingest_payload(state.workspace, body, filename_hint=filename, fmt=format)
         return result.to_dict()
 
-    return await run_in_threadpool(run)
+    result = await run_in_threadpool(run)
+    if result["status"] == "failed":  # nothing readable (or an unknown format): bad input
+        return JSONResponse({"detail": result["error"], **result}, status_code=400)
+    return result
 
 
 # -- reports and alerts ------------------------------------------------------------------------
@@ -288,6 +293,16 @@ def alerts(
 # -- influence and threads ---------------------------------------------------------------------
 
 
+def check_scope(scope: str, scored: list[str]) -> None:
+    """An influence scope nothing was scored for is bad input (400), not an empty ranking;
+    before any `graph build` nothing is scored and every scope is simply empty."""
+    if scored and scope not in scored:
+        raise InvalidValue(
+            f"no influence scores for scope {scope!r}; scored: {', '.join(sorted(scored))} "
+            "(a brand or topic added since the last `socialloop graph build` has none yet)"
+        )
+
+
 @router.get("/influencers", tags=["graph"], summary="The most influential authors")
 def influencers(
     _who: Viewer,
@@ -296,9 +311,10 @@ def influencers(
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
 ) -> list[Any]:
     try:
-        from socialloop.graph.influence import top_authors
+        from socialloop.graph.influence import scored_scopes, top_authors
     except ImportError:
         raise missing("influence") from None
+    check_scope(scope, scored_scopes(state.workspace.store))
     result: list[Any] = jsonable(top_authors(state.workspace.store, scope, limit))
     return result
 
@@ -349,16 +365,30 @@ def inbox_list(
     _who: Agent,
     state: State,
     brand: str | None = None,
-    status: str | None = Query(None, description="new | assigned | replied | ... | all"),
+    status: str | None = Query(None, description="open | new | assigned | ... | all"),
     assignee: str | None = None,
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[Any]:
     from socialloop.engage.inbox import Inbox
 
+    if brand:
+        state.workspace.store.get_brand(brand)  # an unknown brand: 404, not an empty list
     items = Inbox(state.workspace).list_items(
-        brand=brand, status=status, assignee=assignee, limit=limit
+        brand=brand, status=inbox_status(status), assignee=assignee, limit=limit
     )
     return [jsonable(i) for i in items]
+
+
+def inbox_status(status: str | None) -> str | None:
+    """``status`` checked before it reaches the inbox (whose error for it reads as a conflict,
+    409): an unknown one is the caller's bad input, 400; ``open`` (the default) is None."""
+    from socialloop.engage.inbox import STATUSES
+
+    if status == "open":
+        return None
+    if status is not None and status not in (*STATUSES, "all"):
+        raise InvalidValue(f"unknown status {status!r}; use open, {', '.join(STATUSES)} or all")
+    return status
 
 
 @router.get("/inbox/{item_id}", tags=["inbox"], summary="One inbox item with notes and replies")

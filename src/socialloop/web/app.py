@@ -17,8 +17,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialloop import __version__
 from socialloop.errors import (
@@ -48,7 +54,8 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api")
 
 
-def _status(exc: SocialloopError) -> int:
+def status_of(exc: SocialloopError) -> int:
+    """The HTTP status a library error becomes (500: a fault of the server, not the user)."""
     if isinstance(exc, NotFound | ItemNotFound):
         return 404
     if isinstance(exc, AlreadyExists | InboxError | GraphNotBuilt):
@@ -70,7 +77,32 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     )
 
 
+def _validation_message(exc: RequestValidationError) -> str:
+    """FastAPI's list of validation errors as one line a person can read."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(x) for x in error.get("loc", ())[1:]) or "the request"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
 def _install_handlers(app: FastAPI) -> None:
+    # the API keeps FastAPI's JSON answers; a dashboard page gets the error page instead
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        message = "no such page" if exc.detail == "Not Found" else str(exc.detail)
+        response = _error_page(request, exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return await request_validation_exception_handler(request, exc)
+        return _error_page(request, 400, _validation_message(exc))
+
     @app.exception_handler(AuthRequired)
     async def _auth_required(request: Request, exc: AuthRequired) -> Response:
         if _wants_json(request):
@@ -88,7 +120,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SocialloopError)
     async def _library_error(request: Request, exc: SocialloopError) -> Response:
-        status = _status(exc)
+        status = status_of(exc)
         message = str(exc) if status != 500 else "internal error; see the server log"
         if _wants_json(request):
             body: dict[str, object] = {"detail": message}

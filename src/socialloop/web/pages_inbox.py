@@ -9,6 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialloop.errors import SocialloopError
+from socialloop.web.api import inbox_status
+from socialloop.web.app import status_of
 from socialloop.web.auth import Agent, Principal
 from socialloop.web.pages import thread_nodes
 from socialloop.web.render import page
@@ -27,8 +29,10 @@ def inbox_page(
 ) -> HTMLResponse:
     from socialloop.engage.inbox import STATUSES, Inbox
 
+    if brand:
+        state.workspace.store.get_brand(brand)  # an unknown brand: 404, not "nothing to do"
     items = Inbox(state.workspace).list_items(
-        brand=brand or None, status=None if status == "open" else status, limit=200
+        brand=brand or None, status=inbox_status(status), limit=200
     )
     return page(
         request,
@@ -47,7 +51,7 @@ def inbox_page(
 
 def _item_context(state: AppState, item_id: int) -> dict[str, Any]:
     from socialloop.engage.agents import list_agents
-    from socialloop.engage.inbox import Inbox
+    from socialloop.engage.inbox import ALLOWED, Inbox
     from socialloop.engage.replies import Replies
 
     inbox = Inbox(state.workspace)
@@ -55,6 +59,8 @@ def _item_context(state: AppState, item_id: int) -> dict[str, Any]:
     replies = Replies(inbox)
     return {
         "item": item,
+        # offer "Mark resolved" only where the workflow allows it (after a reply)
+        "can_resolve": "resolved" in ALLOWED.get(item.status, ()),
         "nodes": thread_nodes(state, item.post_id),
         "notes": inbox.notes(item_id),
         "replies": replies.of_item(item_id),
@@ -84,7 +90,8 @@ def _failed(
     request: Request, state: AppState, who: Principal, item_id: int, exc: SocialloopError
 ) -> HTMLResponse:
     ctx = {**_item_context(state, item_id), "error": str(exc)}
-    return page(request, state, who, "inbox_item.html", ctx, status_code=409)
+    # the same status the API answers (400 bad input, 404 unknown agent, 409 wrong state)
+    return page(request, state, who, "inbox_item.html", ctx, status_code=status_of(exc))
 
 
 @router.post("/inbox/{item_id}/reply")

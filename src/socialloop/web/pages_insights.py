@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from socialloop.web.api import parse_when
+from socialloop.web.api import check_scope, parse_when
 from socialloop.web.auth import Viewer
 from socialloop.web.render import bar_chart, page
 from socialloop.web.state import State
@@ -27,13 +27,19 @@ def influencers_page(
     scope: str = "all",
 ) -> HTMLResponse:
     ctx: dict[str, Any] = {"authors": [], "scopes": ["all"], "scope": scope, "message": None}
+    # the scope menu names brands ("brand: Acme") instead of showing their ids
+    ctx["labels"] = {
+        f"brand:{b.id}": f"brand: {b.name}" for b in state.workspace.store.list_brands()
+    }
     try:
         from socialloop.graph.influence import scored_scopes, top_authors
     except ImportError:
         ctx["message"] = UNAVAILABLE
     else:
         store = state.workspace.store
-        ctx["scopes"] = scored_scopes(store) or ["all"]
+        scored = scored_scopes(store)
+        ctx["scopes"] = scored or ["all"]
+        check_scope(scope, scored)
         ctx["authors"] = top_authors(store, scope, 50)
     return page(request, state, who, "influencers.html", ctx)
 
