@@ -233,6 +233,9 @@ def test_ingest_payload_reads_every_import_format(ws: Workspace) -> None:
 
     result = ingest_payload(ws, b"\x00\x01garbage", filename_hint="x.bin", enrich=False)
     assert result.status == "failed" and result.new == 0
+    # the error names the payload, not the server's temporary file
+    assert result.error is not None and "x.bin" in result.error
+    assert "socialloop-ingest-" not in result.error
     with pytest.raises(ImportFormatError, match="empty"):
         ingest_payload(ws, b"", filename_hint=None)
 

@@ -107,7 +107,8 @@ def ingest_payload(
         unchanged=report.unchanged,
         rejected=report.rejected,
         rejects_path=report.rejects_path,
-        error=file.error if file else None,
+        # the server's temporary path is no business of the sender: name the payload instead
+        error=file.error.replace(str(path), _name(filename_hint)) if file and file.error else None,
         first_rejects=[r.replace(str(path), _name(filename_hint)) for r in report.first_rejects],
     )
     if report.read == 0:
