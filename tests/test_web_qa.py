@@ -130,3 +130,22 @@ def test_a_pushed_payload_nothing_could_be_read_from_is_a_400(web: WebEnv) -> No
     r = web.client.post("/api/ingest?format=bogus", content=b"{}", headers=headers)
     assert r.status_code == 400 and "unknown format 'bogus'" in r.json()["detail"]
     assert web.ws.store.count() == 0
+
+
+def test_a_reversed_date_span_is_bad_input_not_an_empty_answer(web: WebEnv) -> None:
+    seed_inbox(web.ws)
+    span = {"since": "2026-05-02", "until": "2026-05-01"}
+    client = web.login("agent")
+    text = _is_error_page(client.get("/reports/view", params=span), 400)
+    assert "is not after since=" in text
+    # the search page keeps its form and says what is wrong above it
+    r = client.get("/search", params=span)
+    assert r.status_code == 400 and 'class="error"' in r.text and "is not after since=" in r.text
+    for route in ("/api/search", "/api/reports", "/api/reports/html"):
+        r = web.client.get(route, params=span, headers=web.bearer("agent"))
+        assert r.status_code == 400, route
+        assert r.json()["detail"].startswith("until='2026-05-01' is not after since='2026-05-02'")
+    # one day, given as the same date twice, is a span (until is the end of that day)
+    same = {"since": "2026-05-01", "until": "2026-05-01"}
+    r = web.client.get("/api/search", params=same, headers=web.bearer("agent"))
+    assert r.status_code == 200

@@ -45,6 +45,18 @@ def parse_when(value: str | None, name: str, *, end: bool = False) -> datetime |
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def parse_span(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``since`` / ``until`` query parameters (:func:`parse_when`); 400 when ``until`` is not
+    after ``since``, a span nothing can match (rather than a silently empty answer)."""
+    start = parse_when(since, "since")
+    stop = parse_when(until, "until", end=True)
+    if start is not None and stop is not None and stop <= start:
+        raise HTTPException(
+            400, f"until={until!r} is not after since={since!r}: swap them or widen the span"
+        )
+    return start, stop
+
+
 def jsonable(value: Any) -> Any:
     """Dataclasses and datetimes as JSON values (NaN and infinities as null)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -79,11 +91,12 @@ def search(
     until: str | None = Query(None, description="ISO date (whole day) or datetime"),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> dict[str, Any]:
+    start, stop = parse_span(since, until)
     found = state.workspace.search(
         q or None,
         brand=brand or None,
-        since=parse_when(since, "since"),
-        until=parse_when(until, "until", end=True),
+        since=start,
+        until=stop,
         limit=limit,
     )
     return {"query": q, "count": len(found), "posts": [p.to_dict() for p in found]}
@@ -239,11 +252,12 @@ def report_json(
         from socialloop.adapt.report import build_report
     except ImportError:
         raise missing("reports") from None
+    start, stop = parse_span(since, until)
     report = build_report(
         state.workspace,
         brand=brand or None,
-        since=parse_when(since, "since"),
-        until=parse_when(until, "until", end=True),
+        since=start,
+        until=stop,
     )
     result: dict[str, Any] = jsonable(report.to_dict())
     return result
@@ -267,11 +281,12 @@ def report_html(
         from socialloop.adapt.report_html import render_html
     except ImportError:
         raise missing("reports") from None
+    start, stop = parse_span(since, until)
     report = build_report(
         state.workspace,
         brand=brand or None,
-        since=parse_when(since, "since"),
-        until=parse_when(until, "until", end=True),
+        since=start,
+        until=stop,
     )
     return HTMLResponse(render_html(report))
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialloop.errors import NotFound, QueryError
-from socialloop.web.api import parse_when
+from socialloop.web.api import parse_span
 from socialloop.web.auth import SESSION_COOKIE, Viewer
 from socialloop.web.overview import brand_cards
 from socialloop.web.render import page
@@ -146,11 +146,12 @@ def search_page(
     }
     status = 200
     try:
+        start, stop = parse_span(since, until)
         ctx["posts"] = state.workspace.search(
             q or None,
             brand=brand or None,
-            since=parse_when(since, "since"),
-            until=parse_when(until, "until", end=True),
+            since=start,
+            until=stop,
             limit=SEARCH_LIMIT,
         )
     except QueryError as exc:

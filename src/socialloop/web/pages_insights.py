@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from socialloop.web.api import check_scope, parse_when
+from socialloop.web.api import check_scope, parse_span
 from socialloop.web.auth import Viewer
 from socialloop.web.render import bar_chart, page
 from socialloop.web.state import State
@@ -114,11 +114,12 @@ def report_view(
         from socialloop.adapt.report_html import render_html
     except ImportError:
         return page(request, state, who, "error.html", {"status": 501, "message": UNAVAILABLE})
+    start, stop = parse_span(since, until)
     report = build_report(
         state.workspace,
         brand=brand or None,
-        since=parse_when(since, "since"),
-        until=parse_when(until, "until", end=True),
+        since=start,
+        until=stop,
     )
     # render_html escapes every text it writes (see adapt.report_html)
     return HTMLResponse(render_html(report), headers={"Cache-Control": "no-store"})
