@@ -12,7 +12,14 @@ from socialloop.engage.agents import add_agent, list_agents
 from socialloop.engage.audit import entries
 from socialloop.engage.inbox import Inbox
 from socialloop.engage.triage import follower_influence, triage_posts
-from socialloop.errors import InvalidTransition, ItemClaimed, NoAgentAvailable
+from socialloop.errors import (
+    InvalidTransition,
+    InvalidValue,
+    ItemClaimed,
+    ItemNotFound,
+    NoAgentAvailable,
+    NotFound,
+)
 from socialloop.workspace import Workspace
 from tests._engage import T0, Clock, store_posts
 from tests.conftest import make_post
@@ -72,6 +79,24 @@ def test_priority_orders_the_inbox_and_shows_components(inbox: Inbox) -> None:
     # waiting grows: the praise post, 12.5 h old, has 15 x 12.5 / 24 = 7.8
     m = items[-1]
     assert m.components["waiting"] == 7.8 and m.reasons == ["own_account_mention"]
+
+
+def test_list_filters_check_their_names_and_statuses(inbox: Inbox, ws: Workspace) -> None:
+    assert not inbox.is_empty()
+    open_ids = [i.id for i in inbox.list_items()]
+    assert [i.id for i in inbox.list_items(status="open")] == open_ids
+    assert [i.id for i in inbox.list_items(brand="acme")] == open_ids  # any case, as elsewhere
+    with pytest.raises(InvalidValue, match="unknown status 'bogus'; use open, new"):
+        inbox.list_items(status="bogus")
+    with pytest.raises(NotFound, match="no brand named 'Nope'"):
+        inbox.list_items(brand="Nope")
+    with pytest.raises(ItemNotFound, match="no agent named 'nobody'"):
+        inbox.list_items(assignee="nobody")
+    other = Workspace.init(ws.settings.root.parent / "other")
+    try:
+        assert Inbox(other).is_empty() and Inbox(other).list_items(status="all") == []
+    finally:
+        other.close()
 
 
 def test_priority_formula_bands() -> None:

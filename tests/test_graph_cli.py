@@ -16,15 +16,9 @@ from tests.conftest import make_post
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
-def root(tmp_path: Path, runner: CliRunner) -> Path:
-    ws = tmp_path / "acme"
-    res = runner.invoke(cli, ["init", str(ws)])
-    assert res.exit_code == 0, res.output
+def root(root: Path, tmp_path: Path, runner: CliRunner) -> Path:
+    """The fresh workspace of conftest's ``root``, with two groups of mentioning authors."""
+    ws = root
     posts = [make_post("hub", "acme news #coffee", handle="hub", followers=900, likes=30)]
     n = 0
     for group in (["a1", "a2", "a3", "a4"], ["b1", "b2", "b3", "b4"]):

@@ -94,15 +94,8 @@ def inbox_list(
     workspace: Path | None,
 ) -> None:
     """List inbox items, highest priority first."""
-    from socialloop.engage.agents import get_agent
-
     with open_workspace(workspace) as ws:
-        # unknown names are errors, not an empty list (brand names match case-insensitively)
-        if brand is not None:
-            brand = ws.store.get_brand(brand).name
-        if assignee is not None:
-            assignee = get_agent(ws.store, assignee).name
-        inbox = Inbox(ws)
+        inbox = Inbox(ws)  # unknown brand or agent names are errors, not an empty list
         items = inbox.list_items(
             brand=brand, status=status, assignee=assignee, sla_state=sla_state, limit=limit
         )
@@ -110,7 +103,7 @@ def inbox_list(
             _json([i.to_dict() for i in items])
             return
         if not items:
-            if brand or status or assignee or sla_state or inbox.list_items(status="all"):
+            if brand or status or assignee or sla_state or not inbox.is_empty():
                 hint = " (`--status all` also lists resolved and dismissed ones)"
                 click.echo("No inbox items match" + (hint if status is None else "") + ".")
             else:
@@ -460,8 +453,6 @@ def inbox_stats(
 
     start, stop = parse_span(since, until)
     with open_workspace(workspace) as ws:
-        if brand is not None:
-            brand = ws.store.get_brand(brand).name
         stats = response_stats(ws.store, brand=brand, since=start, until=stop)
         if as_json:
             _json(stats)

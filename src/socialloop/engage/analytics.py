@@ -105,8 +105,8 @@ def response_stats(
         .join(posts, posts.c.pk == inbox_items.c.post_pk)
         .outerjoin(agents, agents.c.id == inbox_items.c.assignee_id)
     )
-    if brand is not None:
-        stmt = stmt.where(brands.c.name == brand)
+    if brand is not None:  # an unknown brand is NotFound, matched case-insensitively
+        stmt = stmt.where(brands.c.name == store.get_brand(brand).name)
     if since is not None:
         stmt = stmt.where(inbox_items.c.posted_at >= to_db(since))
     if until is not None:

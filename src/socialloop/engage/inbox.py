@@ -30,7 +30,13 @@ from socialloop.engage import sla
 from socialloop.engage.agents import Agent, get_agent, list_agents, pick_agent
 from socialloop.engage.audit import Clock, from_db, record, to_db, utcnow
 from socialloop.engage.rules import InboxRules, load_rules
-from socialloop.errors import InboxError, InvalidTransition, ItemClaimed, ItemNotFound
+from socialloop.errors import (
+    InboxError,
+    InvalidTransition,
+    InvalidValue,
+    ItemClaimed,
+    ItemNotFound,
+)
 from socialloop.store.schema import (
     agents,
     authors,
@@ -260,25 +266,35 @@ class Inbox:
         sla_state: str | None = None,
         limit: int | None = None,
     ) -> list[Item]:
-        """Items, highest priority first (ties: oldest post first). ``status`` None: open
-        items (new, assigned, replied); ``sla_state``: ``at_risk`` or ``breached``."""
+        """Items, highest priority first (ties: oldest post first). ``status`` None or
+        ``open``: open items (new, assigned, replied); ``sla_state``: ``at_risk`` or
+        ``breached``. An unknown status is ``InvalidValue``; an unknown brand (matched as
+        everywhere, case-insensitively) or agent is an error too, not an empty list."""
         stmt = self._select()
-        statuses = OPEN if status is None else ((status,) if isinstance(status, str) else status)
+        if status is None or status == "open":
+            statuses: Sequence[str] = OPEN
+        else:
+            statuses = (status,) if isinstance(status, str) else status
         bad = [s for s in statuses if s not in STATUSES and s != "all"]
         if bad:
-            raise InboxError(f"unknown status {bad[0]!r}; use one of {', '.join(STATUSES)}, all")
+            raise InvalidValue(f"unknown status {bad[0]!r}; use open, {', '.join(STATUSES)} or all")
         if "all" not in statuses:
             stmt = stmt.where(inbox_items.c.status.in_(list(statuses)))
         if brand is not None:
-            stmt = stmt.where(brands.c.name == brand)
+            stmt = stmt.where(brands.c.name == self.store.get_brand(brand).name)
         if assignee is not None:
-            stmt = stmt.where(agents.c.name == assignee)
+            stmt = stmt.where(agents.c.name == get_agent(self.store, assignee).name)
         with self.store.begin() as conn:
             items = self._items(conn, stmt)
         if sla_state is not None:
             items = [i for i in items if i.sla == sla_state]
         items.sort(key=lambda i: (-i.priority, i.posted_at, i.id))
         return items[:limit] if limit is not None else items
+
+    def is_empty(self) -> bool:
+        """True when no item was ever triaged into the inbox (whatever their status)."""
+        with self.store.begin() as conn:
+            return conn.execute(select(inbox_items.c.id).limit(1)).first() is None
 
     def notes(self, item_id: int) -> list[Note]:
         with self.store.begin() as conn:

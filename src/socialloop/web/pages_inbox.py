@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialloop.errors import SocialloopError
-from socialloop.web.api import inbox_status
 from socialloop.web.app import status_of
 from socialloop.web.auth import Agent, Principal
 from socialloop.web.pages import thread_nodes
@@ -29,11 +28,8 @@ def inbox_page(
 ) -> HTMLResponse:
     from socialloop.engage.inbox import STATUSES, Inbox
 
-    if brand:
-        state.workspace.store.get_brand(brand)  # an unknown brand: 404, not "nothing to do"
-    items = Inbox(state.workspace).list_items(
-        brand=brand or None, status=inbox_status(status), limit=200
-    )
+    # an unknown status is a 400, an unknown brand a 404 (Inbox.list_items)
+    items = Inbox(state.workspace).list_items(brand=brand or None, status=status, limit=200)
     return page(
         request,
         state,
