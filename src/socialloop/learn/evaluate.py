@@ -221,7 +221,8 @@ def predict(
 
         step = LanguageEnricher(mode="accurate") if mode == "accurate" else LanguageEnricher()
         return [code for code, _ in step.detect_many(list(texts))]
-    if langs is None and (task == "sentiment" or mode == "accurate"):
+    # the accurate blend weights are per language; the fast models detect what they need
+    if langs is None and mode == "accurate":
         langs = _languages(texts)
     if task == "sentiment":
         from socialloop.learn.sentiment import SentimentEnricher
