@@ -108,10 +108,27 @@ def load_airline(data: Path) -> Rows:
     return rows
 
 
-def load_twcs_inbound(data: Path) -> list[str]:
+def load_twcs_inbound(data: Path) -> dict[str, str]:
+    """TWCS inbound (customer) tweets by tweet id."""
     path = data / "twcs_customer_support" / "twcs_head5000.csv"
     with path.open(encoding="utf-8") as fh:
-        return [r["text"] for r in csv.DictReader(fh) if r["inbound"] == "True"]
+        return {r["tweet_id"]: r["text"] for r in csv.DictReader(fh) if r["inbound"] == "True"}
+
+
+def load_gold(path: Path) -> dict[str, dict[str, str]]:
+    """This project's hand labels of TWCS inbound tweets (see training/labels/README.md):
+    tweet id -> its row (``split`` cal / test, ``complaint``, ``question``: 1 / 0)."""
+    with path.open(encoding="utf-8") as fh:
+        return {rec["tweet_id"]: rec for rec in csv.DictReader(fh, delimiter="\t")}
+
+
+def gold_rows(twcs: dict[str, str], gold: dict[str, dict[str, str]], task: str, split: str) -> Rows:
+    """The hand-labelled tweets of one split (``cal`` or ``test``) for ``task``."""
+    rows = Rows()
+    for tweet_id, rec in gold.items():
+        if rec["split"] == split and rec.get(task):
+            rows.add(twcs[tweet_id], int(rec[task]), 1.0, tweet_id)
+    return rows
 
 
 def load_tweeteval(data: Path, rng: np.random.Generator, n: int) -> tuple[list[str], list[int]]:
@@ -219,6 +236,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--bits", type=int, default=18)
     ap.add_argument("--alpha", type=float, default=2e-5)
+    ap.add_argument(
+        "--gold",
+        type=Path,
+        default=ROOT / "training" / "labels" / "twcs_intent_gold.tsv",
+        help="hand labels of TWCS inbound tweets (training/labels/README.md)",
+    )
+    ap.add_argument(
+        "--calibrate",
+        choices=("airline", "gold", "both"),
+        default="airline",
+        help="the complaint stacker's calibration rows",
+    )
+    ap.add_argument(
+        "--question-stacker",
+        choices=("hand", "gold"),
+        default="hand",
+        help="the question stacker: hand-set, or fitted on the gold calibration half",
+    )
+    ap.add_argument(
+        "--gold-in-head", type=float, default=0.0, help="weight of gold rows in the head"
+    )
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--report", type=Path, help="write the metrics as JSON here")
     args = ap.parse_args(argv)
@@ -230,7 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # --- complaint
     air_train, air_cal, air_test = _three_way(load_airline(args.data), rng)
-    twcs = load_twcs_inbound(args.data)
+    inbound = load_twcs_inbound(args.data)
+    gold = load_gold(args.gold) if args.gold.is_file() else {}
+    # the hand-labelled tweets are kept out of every head's training
+    twcs = [text for tweet_id, text in inbound.items() if tweet_id not in gold]
+    gold_cal = gold_rows(inbound, gold, "complaint", "cal")
+    gold_test = gold_rows(inbound, gold, "complaint", "test")
+    q_gold_cal = gold_rows(inbound, gold, "question", "cal")
+    q_gold_test = gold_rows(inbound, gold, "question", "test")
     te_texts, te_labels = load_tweeteval(args.data, np.random.default_rng([args.seed, 1]), 12000)
     complaint = Rows()
     complaint.extend(air_train)
@@ -245,6 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for text, label in zip(te_texts[:8000], te_labels[:8000], strict=True):
         if label > 0:
             complaint.add(text, 0, 0.3)
+    for text, label in zip(gold_cal.texts, gold_cal.labels, strict=True):
+        if args.gold_in_head > 0:
+            complaint.add(text, label, args.gold_in_head)
     # --- question
     bitext = load_bitext(args.data)
     question = question_rows(twcs + te_texts + load_tweeteval_other(args.data), rules)
@@ -284,11 +332,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": {h: len(r.texts) for h, r in heads_rows.items()},
     }
     model = HeadsModel.from_float(cfg, HEADS, np.stack(coefs), idf, np.array(biases), None, meta)
+    c_cal = Rows()
+    if args.calibrate in ("airline", "both"):
+        c_cal.extend(air_cal)
+    if args.calibrate in ("gold", "both"):
+        c_cal.extend(gold_cal)
     stackers = {
-        "complaint": fit_stacker("complaint", model, air_cal, sent, args.seed),
+        "complaint": fit_stacker("complaint", model, c_cal, sent, args.seed),
         "purchase_intent": fit_stacker("purchase_intent", model, pi_cal, sent, args.seed),
         "question": {"coef": list(QUESTION_COEF), "intercept": QUESTION_INTERCEPT},
     }
+    if args.question_stacker == "gold":
+        stackers["question"] = fit_stacker("question", model, q_gold_cal, sent, args.seed)
     model = model.with_stackers(stackers)
     meta["train_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps({"meta": meta, "stackers": stackers}, indent=1), flush=True)
@@ -306,6 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return m
 
     report["complaint_airline_test"] = score("complaint", air_test)
+    if gold_test.texts:
+        report["complaint_twcs_gold_test"] = score("complaint", gold_test)
+        report["complaint_twcs_gold_cal"] = score("complaint", gold_cal)
     by_reason: dict[str, dict[str, float]] = {}
     pred = step.predict_binary("complaint", air_test.texts)
     for reason in sorted(set(air_test.extra)):
@@ -323,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         te_val.add(text, int(gold == "0"))
     report["complaint_vs_tweeteval_negative_val"] = score("complaint", te_val)
     report["question_weak_test"] = score("question", q_test)
+    if q_gold_test.texts:
+        report["question_twcs_gold_test"] = score("question", q_gold_test)
+        report["question_twcs_gold_cal"] = score("question", q_gold_cal)
     bx = Rows()
     for text, is_q in bitext:
         bx.add(text, int(is_q))

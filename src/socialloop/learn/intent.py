@@ -266,7 +266,7 @@ class IntentEnricher:
     name = "intent"
     # 2: customer-care replies are no complaint / support request; 3: negated complaint words;
     # 4: stackers refitted on sentiment 2
-    version = "4"
+    version = "5"
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 

@@ -42,10 +42,12 @@ _COMPLAINT = (
     r"customer (?:dis)?service|complain\w*|apology|sort (?:it|this) out|fix (?:it|this|your)|"
     r"what a (?:mess|joke|shambles)|shambles|nightmare|wtf|seriously|not happy|unhappy|"
     r"furious|angry|annoyed|frustrat\w+|wasted?|missed (?:my |our )?(?:connection|flight)|"
+    r"not impressed|smh|get (?:it|your act|your shit) together|(?:could|should|must) do better|"
     # es
     r"peor|p[ée]simo|fatal|verg[üu]enza|estafa|sigo esperando|todav[íi]a (?:espero|no)|"
     r"nadie (?:contesta|responde|atiende|me ayuda)|reembolso|cancelad[oa]|no funciona|"
-    r"nunca m[áa]s|queja|harto|una basura|mal servicio|decepcionad[oa]|retras\w+|"
+    r"nunca m[áa]s|jam[áa]s volver\w*|queja|harto|una basura|mal servicio|"
+    r"decepcionad[oa]|retras\w+|"
     # fr
     r"pire|nul(?:le|s)?|honteux|honte|inadmissible|scandaleux|arnaque|toujours pas|"
     r"j'attends|toujours en attente|personne ne (?:r[ée]pond|m'aide)|rembours\w*|annul[ée]e?s?|"
