@@ -189,3 +189,29 @@ def test_error_messages_quoting_user_input_are_not_read_as_markup(tmp_path: Path
     res = runner.invoke(cli, ["brand", "show", "[bold]x[/bold]", "--workspace", str(ws)])
     assert res.exit_code == 1
     assert "[bold]x[/bold]" in res.output
+
+
+def test_enrich_dry_run_counts_new_and_outdated_posts_without_running(
+    root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    from socialloop.store.schema import enrichments
+    from socialloop.workspace import Workspace
+
+    run(runner, root, "import", str(sample_file(tmp_path)), "--no-enrich")
+    out = run(runner, root, "enrich", "--dry-run")
+    assert "4 posts stored" in out
+    assert "language v" in out and "intent v" in out and ": 4 posts" in out
+    out = run(runner, root, "search", "--count", "sentiment:negative")
+    assert out.strip() == "0"  # nothing was enriched by the dry run
+    run(runner, root, "enrich")
+    out = run(runner, root, "enrich", "--dry-run")
+    assert "Every step is up to date." in out and ": 4 posts" not in out
+    # an upgrade that changes the intent step's version: its stored results are outdated
+    with Workspace.open(root) as ws, ws.store.begin() as conn:
+        conn.execute(update(enrichments).where(enrichments.c.step == "intent").values(version="0"))
+    out = run(runner, root, "enrich", "--dry-run", "--steps", "language,sentiment,intent")
+    assert "intent v5: 4 posts" in out
+    assert "sentiment v2: 0 posts (up to date)" in out
+    assert "Run `socialloop enrich` without --dry-run" in out

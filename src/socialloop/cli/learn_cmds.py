@@ -58,6 +58,21 @@ def print_enrich_report(report: EnrichReport) -> None:
         click.echo(f"  {s.name} v{s.version}: {s.processed:,} posts ({rate})")
 
 
+def print_enrich_plan(ws: Workspace, names: list[str] | None, since: str | None) -> None:
+    """How many posts each step would process, without running it."""
+    pipeline = Pipeline(build_steps(ws.settings, names, ws.store))
+    when = parse_when(since, option="--since")
+    posts = ws.store.stats()["posts"]
+    due = [(s, pipeline.pending(ws.store, s, when)) for s in pipeline.steps]
+    click.echo(f"{posts:,} posts stored. A run would process:")
+    for s, n in due:
+        click.echo(f"  {s.name} v{s.version}: {n:,} posts" + ("" if n else " (up to date)"))
+    if any(n for _, n in due):
+        click.echo("Run `socialloop enrich` without --dry-run to process them.")
+    else:
+        click.echo("Every step is up to date.")
+
+
 @click.command("enrich")
 @click.option(
     "--steps",
@@ -66,18 +81,32 @@ def print_enrich_report(report: EnrichReport) -> None:
 )
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes.")
 @click.option("--since", default=None, help="Only posts created from this ISO date on.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only say how many posts each step would process (new, or enriched by an older "
+    "version of the step); loads no model.",
+)
 @workspace_option
 def enrich_cmd(
-    steps: str | None, workers: int | None, since: str | None, workspace: Path | None
+    steps: str | None,
+    workers: int | None,
+    since: str | None,
+    dry_run: bool,
+    workspace: Path | None,
 ) -> None:
     """Enrich stored posts: language, sentiment (overall and toward each brand), emotion,
     intent and micro-moment, journey stage, embedding.
 
     Only posts a step has not processed at its current version are processed, so running it
-    again is cheap.
+    again is cheap. After an upgrade that changes a step's version, `--dry-run` says how many
+    stored posts that step will process again.
     """
     names = [s.strip() for s in steps.split(",") if s.strip()] if steps else None
     with open_workspace(workspace) as ws:
+        if dry_run:
+            print_enrich_plan(ws, names, since)
+            return
         report = run_enrichment(ws, steps=names, workers=workers, since=since)
         click.echo(f"Enriched {report.processed:,} post-steps:")
         print_enrich_report(report)
