@@ -38,6 +38,7 @@ from sklearn.linear_model import SGDClassifier
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from socialloop.learn import lexicon  # noqa: E402
 from socialloop.learn.embeddings import default_embedder  # noqa: E402
 from socialloop.learn.features import HashingConfig, hash_batch  # noqa: E402
 from socialloop.learn.metrics import classification_metrics  # noqa: E402
@@ -202,6 +203,18 @@ def dense_block(
     return sp.csr_matrix(vectors)
 
 
+def lexicon_columns(
+    texts: Sequence[str], langs: Sequence[str | None], scale: float
+) -> sp.csr_matrix:
+    """The English lexicon features of ``texts`` times ``scale``, zero on the rows the runtime
+    gives none (not English, or of unknown language)."""
+    out = np.zeros((len(texts), lexicon.WIDTH), dtype=np.float64)
+    rows = lexicon.lexicon_rows(langs, len(texts))
+    if rows.any():
+        out[rows] = lexicon.lexicon_features([t for t, r in zip(texts, rows, strict=True) if r])
+    return sp.csr_matrix(out * scale)
+
+
 def add_dense_arguments(ap: argparse.ArgumentParser, scale: float, langs: str) -> None:
     """The command-line options of :func:`dense_block` (their defaults: the shipped model's)."""
     ap.add_argument(
@@ -231,10 +244,13 @@ def train(
     balanced: bool,
     dense_scale: float = 0.0,
     dense_langs: Sequence[str] | None = ("en",),
+    lexicon_scale: float = 0.0,
 ) -> tuple[LinearHashedModel, dict[str, Any]]:
     """Fit the model. ``dense_scale`` > 0: the bundled static post embeddings, times this
     scale, are extra features beside the hashed n-grams for the texts in ``dense_langs``
-    (None: all; their weights, scale folded in, go into the model's ``dense`` block)."""
+    (None: all; their weights, scale folded in, go into the model's ``dense`` block).
+    ``lexicon_scale`` > 0: the English lexicon features (``socialloop.learn.lexicon``) of the
+    English texts, times this scale, too (the model's ``lexicon`` block)."""
     t0 = time.perf_counter()
     # The language is optional at run time: a quarter of the training texts go without it.
     rng = np.random.default_rng(seed)
@@ -247,6 +263,8 @@ def train(
     x = tfidf(counts, idf)
     if dense_scale > 0:
         x = sp.hstack([x, dense_block(split.texts, langs, dense_scale, dense_langs)]).tocsr()
+    if lexicon_scale > 0:
+        x = sp.hstack([x, lexicon_columns(split.texts, langs, lexicon_scale)]).tocsr()
     y = np.array(split.labels)
     w = np.array(split.weights, dtype=np.float64)
     if balanced:
@@ -263,12 +281,15 @@ def train(
         "balanced": balanced,
         "dense_scale": dense_scale,
         "dense_langs": None if dense_langs is None else list(dense_langs),
+        "lexicon_scale": lexicon_scale,
         "featurize_s": round(t1 - t0, 1),
         "fit_s": round(t2 - t1, 1),
     }
     buckets = counts.shape[1]
     coef = clf.coef_[:, :buckets]
-    dense = clf.coef_[:, buckets:] * dense_scale if dense_scale > 0 else None
+    width = default_embedder().dim if dense_scale > 0 else 0
+    dense = clf.coef_[:, buckets : buckets + width] * dense_scale if dense_scale > 0 else None
+    lexicon = clf.coef_[:, buckets + width :] * lexicon_scale if lexicon_scale > 0 else None
     model = LinearHashedModel.from_float(
         cfg,
         LABELS,
@@ -279,6 +300,7 @@ def train(
         dense=dense,
         dense_model=default_embedder().name,
         dense_langs=dense_langs,
+        lexicon=lexicon,
     )
     return model, meta
 
@@ -342,6 +364,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--alpha", type=float, default=5e-6, help="L2 penalty of the SGD logistic loss")
     ap.add_argument("--no-balance", action="store_true")
     add_dense_arguments(ap, scale=0.5, langs="en")
+    ap.add_argument(
+        "--lexicon-scale",
+        type=float,
+        default=1.0,
+        help="weight of the English lexicon features (VADER's lexicon; 0: none)",
+    )
     ap.add_argument("--sources", default="tweeteval,umsab,xed,airline")
     ap.add_argument("--weights", default="umsab=4,airline=0.5,xed=0.5", help="source=weight,...")
     ap.add_argument(
@@ -368,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         not args.no_balance,
         args.dense_scale,
         dense_languages(args.dense_langs),
+        args.lexicon_scale,
     )
     print(json.dumps(meta), flush=True)
     results = evaluate(model, val)

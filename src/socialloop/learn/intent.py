@@ -128,6 +128,8 @@ class HeadsModel:
     dense: FloatArray | None = None
     dense_model: str | None = None
     dense_langs: tuple[str, ...] | None = None
+    # (lexicon.WIDTH, outputs): weights of the English lexicon features (learn/lexicon.py)
+    lexicon: FloatArray | None = None
 
     @classmethod
     def from_float(
@@ -142,6 +144,7 @@ class HeadsModel:
         dense: npt.NDArray[np.floating[Any]] | None = None,
         dense_model: str | None = None,
         dense_langs: Sequence[str] | None = None,
+        lexicon: npt.NDArray[np.floating[Any]] | None = None,
     ) -> HeadsModel:
         """Quantise float head weights ``coef`` (heads, buckets) and the IDF into a model;
         ``dense`` (heads, dim): float weights of the embedding named ``dense_model``."""
@@ -157,7 +160,7 @@ class HeadsModel:
             bias=np.asarray(bias, dtype=np.float32),
             stackers=dict(stackers or {}),
             meta=dict(meta or {}),
-            **dense_block(dense, dense_model, dense_langs),
+            **dense_block(dense, dense_model, dense_langs, lexicon),
         )
 
     def with_stackers(self, stackers: dict[str, dict[str, Any]]) -> HeadsModel:
@@ -266,7 +269,7 @@ class IntentEnricher:
     name = "intent"
     # 2: customer-care replies are no complaint / support request; 3: negated complaint words;
     # 4: stackers refitted on sentiment 2
-    version = "5"
+    version = "6"
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 

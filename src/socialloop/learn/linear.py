@@ -2,11 +2,12 @@
 
 Every bundled text model (sentiment, the emotion heads, the intent heads) is one: int8 weights
 per hash bucket with the IDF folded in and one scale per output, float16 squared IDF for the
-L2 norm, a bias, and optionally ``dense`` weights of the post's static embedding (the bundled
+L2 norm, a bias, optionally ``dense`` weights of the post's static embedding (the bundled
 embedder, :func:`socialloop.learn.embeddings.default_embedder`) for the posts whose language
-is in ``dense_langs`` (None: every post). :func:`linear_logits` computes the outputs' logits
-for a batch in a few numpy passes; :func:`dense_header` / :func:`dense_fields` keep the block
-in an artefact (:mod:`socialloop.learn.artefact`).
+is in ``dense_langs`` (None: every post), and optionally ``lexicon`` weights of the English
+lexicon features (:mod:`socialloop.learn.lexicon`) for English posts. :func:`linear_logits`
+computes the outputs' logits for a batch in a few numpy passes; :func:`dense_header` /
+:func:`dense_fields` keep the blocks in an artefact (:mod:`socialloop.learn.artefact`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from socialloop.learn import lexicon as lex
 from socialloop.learn.features import FeatureCache, HashingConfig, hash_batch
 
 FloatArray = npt.NDArray[np.float32]
-DENSE_ARRAYS: tuple[str, ...] = ("dense",)
+DENSE_ARRAYS: tuple[str, ...] = ("dense", "lexicon")
 
 
 class HashedLinear(Protocol):
@@ -40,6 +42,8 @@ class HashedLinear(Protocol):
     def dense(self) -> FloatArray | None: ...  # (dim, outputs)
     @property
     def dense_langs(self) -> tuple[str, ...] | None: ...
+    @property
+    def lexicon(self) -> FloatArray | None: ...  # (lexicon.WIDTH, outputs)
 
 
 def linear_logits(
@@ -68,6 +72,11 @@ def linear_logits(
     out /= np.sqrt(np.maximum(norm2, 1e-12))[:, None]
     if model.dense is not None:
         _add_dense(model, out, texts, langs, features)
+    if model.lexicon is not None:
+        rows = lex.lexicon_rows(langs, n)
+        if rows.any():
+            picked = [t for t, r in zip(texts, rows, strict=True) if r]
+            out[rows] += _row_products(lex.lexicon_features(picked), model.lexicon)
     out += model.bias
     return out
 
@@ -118,7 +127,9 @@ def embed(texts: Sequence[str], features: FeatureCache | None = None) -> FloatAr
     return default_embedder().encode(texts)
 
 
-def _row_products(vectors: FloatArray, weights: FloatArray) -> npt.NDArray[np.float64]:
+def _row_products(
+    vectors: npt.NDArray[np.floating[Any]], weights: FloatArray
+) -> npt.NDArray[np.float64]:
     """``vectors @ weights`` in float64, each row summed in the same order whatever the
     batch (a BLAS product's rounding depends on the batch's shape, and a post's scores must
     not depend on the posts beside it)."""
@@ -129,41 +140,62 @@ def _row_products(vectors: FloatArray, weights: FloatArray) -> npt.NDArray[np.fl
 
 
 def dense_header(model: Any) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
-    """The header entries and arrays that keep ``model``'s embedding block in an artefact
-    (nothing when it has none)."""
-    if model.dense is None:
-        return {}, {}
-    langs = None if model.dense_langs is None else list(model.dense_langs)
-    return {"dense_model": model.dense_model, "dense_langs": langs}, {"dense": model.dense}
+    """The header entries and arrays that keep ``model``'s embedding and lexicon blocks in
+    an artefact (nothing for a block it has not)."""
+    header: dict[str, Any] = {}
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    if model.dense is not None:
+        langs = None if model.dense_langs is None else list(model.dense_langs)
+        header |= {"dense_model": model.dense_model, "dense_langs": langs}
+        arrays["dense"] = model.dense
+    if model.lexicon is not None:
+        header["lexicon"] = lex.NAME
+        arrays["lexicon"] = model.lexicon
+    return header, arrays
 
 
 def dense_fields(header: Mapping[str, Any], arrays: Mapping[str, Any]) -> dict[str, Any]:
-    """The embedding block's fields of a model read back from an artefact (None each when it
-    has none). Weights trained for another embedder than the bundled one are refused
-    (``ValueError``)."""
+    """The embedding and lexicon blocks' fields of a model read back from an artefact (None
+    each for a block it has not). Weights trained for another embedder than the bundled one,
+    or for other lexicon features, are refused (``ValueError``)."""
+    fields: dict[str, Any] = {"lexicon": _lexicon_field(header, arrays.get("lexicon"))}
     dense = arrays.get("dense")
     if dense is None:
-        return {"dense": None, "dense_model": None, "dense_langs": None}
+        return fields | {"dense": None, "dense_model": None, "dense_langs": None}
     name = header.get("dense_model")
     _check_embedder(name)
     langs = header.get("dense_langs")
-    return {
+    return fields | {
         "dense": np.asarray(dense, dtype=np.float32),
         "dense_model": name,
         "dense_langs": None if langs is None else tuple(langs),
     }
 
 
+def _lexicon_field(header: Mapping[str, Any], weights: Any) -> FloatArray | None:
+    if weights is None:
+        return None
+    if header.get("lexicon") != lex.NAME:
+        raise ValueError(
+            f"trained on the lexicon features {header.get('lexicon')!r}, not {lex.NAME!r}"
+        )
+    out: FloatArray = np.asarray(weights, dtype=np.float32)
+    return out
+
+
 def dense_block(
     dense: npt.NDArray[np.floating[Any]] | None,
     dense_model: str | None,
     dense_langs: Sequence[str] | None,
+    lexicon: npt.NDArray[np.floating[Any]] | None = None,
 ) -> dict[str, Any]:
-    """The embedding block's fields from float weights ``dense`` (outputs, dim) as a trainer
-    holds them (None: no block)."""
+    """The embedding and lexicon blocks' fields from float weights ``dense`` (outputs, dim)
+    and ``lexicon`` (outputs, lexicon.WIDTH) as a trainer holds them (None: no block)."""
+    lexicon_field = None if lexicon is None else np.ascontiguousarray(lexicon.T, dtype=np.float32)
     if dense is None:
-        return {"dense": None, "dense_model": None, "dense_langs": None}
+        return {"dense": None, "dense_model": None, "dense_langs": None, "lexicon": lexicon_field}
     return {
+        "lexicon": lexicon_field,
         "dense": np.ascontiguousarray(dense.T, dtype=np.float32),
         "dense_model": dense_model,
         "dense_langs": None if dense_langs is None else tuple(dense_langs),

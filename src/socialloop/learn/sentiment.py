@@ -82,6 +82,8 @@ class LinearHashedModel:
     dense: FloatArray | None = None
     dense_model: str | None = None
     dense_langs: tuple[str, ...] | None = None
+    # (lexicon.WIDTH, outputs): weights of the English lexicon features (learn/lexicon.py)
+    lexicon: FloatArray | None = None
 
     @classmethod
     def from_float(
@@ -95,10 +97,12 @@ class LinearHashedModel:
         dense: npt.NDArray[np.floating[Any]] | None = None,
         dense_model: str | None = None,
         dense_langs: Sequence[str] | None = None,
+        lexicon: npt.NDArray[np.floating[Any]] | None = None,
     ) -> LinearHashedModel:
         """Quantise float weights ``coef`` (classes, buckets) and the IDF into a model;
         ``dense`` (classes, dim): float weights of the embedding named ``dense_model``, used
-        for posts in ``dense_langs`` (None: all)."""
+        for posts in ``dense_langs`` (None: all); ``lexicon`` (classes, lexicon.WIDTH): float
+        weights of the English lexicon features."""
         folded = (coef * idf[None, :]).T.astype(np.float64)
         scale = np.maximum(np.abs(folded).max(axis=0), 1e-12) / 127.0
         weights = np.clip(np.rint(folded / scale), -127, 127).astype(np.int8)
@@ -110,7 +114,7 @@ class LinearHashedModel:
             idf2=(idf**2).astype(np.float16),
             bias=np.asarray(bias, dtype=np.float32),
             meta=dict(meta or {}),
-            **dense_block(dense, dense_model, dense_langs),
+            **dense_block(dense, dense_model, dense_langs, lexicon),
         )
 
     def save(self, path: Path) -> None:
@@ -256,7 +260,7 @@ class SentimentEnricher:
     """LEARN step "sentiment": overall and per-brand polarity with probabilities."""
 
     name = "sentiment"
-    version = "2"  # 2: English posts also weigh their static embedding
+    version = "3"  # 2: English posts also weigh their static embedding; 3: and VADER's lexicon
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("sentiment", "sentiment_scores")
 
