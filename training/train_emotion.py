@@ -47,6 +47,7 @@ from train_sentiment import (  # noqa: E402
     dense_block,
     dense_languages,
     featurize,
+    lexicon_columns,
     tfidf,
 )
 
@@ -247,6 +248,7 @@ def train(
     seed: int,
     dense_scale: float = 0.0,
     dense_langs: Sequence[str] | None = None,
+    lexicon_scale: float = 0.0,
 ) -> tuple[LinearHashedModel, dict[str, Any]]:
     """Fit one head per emotion. ``dense_scale`` > 0: the bundled static post embeddings,
     times this scale, are extra features for the texts in ``dense_langs`` (a quarter of the
@@ -262,6 +264,9 @@ def train(
         drop = np.random.default_rng(seed).random(n) < 0.25
         langs = [None if d else lang for lang, d in zip(split.langs, drop, strict=True)]
         x = sp.hstack([x, dense_block(split.texts, langs, dense_scale, dense_langs)]).tocsr()
+    if lexicon_scale > 0:
+        lang_rows = langs if dense_scale > 0 else split.langs
+        x = sp.hstack([x, lexicon_columns(split.texts, lang_rows, lexicon_scale)]).tocsr()
     y, m = split.arrays()
     w_all = np.array(split.weights, dtype=np.float64)
     t1 = time.perf_counter()
@@ -285,9 +290,11 @@ def train(
         "seed": seed,
         "dense_scale": dense_scale,
         "dense_langs": None if dense_langs is None else list(dense_langs),
+        "lexicon_scale": lexicon_scale,
         "featurize_s": round(t1 - t0, 1),
         "fit_s": round(t2 - t1, 1),
     }
+    width = default_embedder().dim if dense_scale > 0 else 0
     model = LinearHashedModel.from_float(
         cfg,
         LABELS,
@@ -295,7 +302,8 @@ def train(
         idf,
         bias,
         meta,
-        dense=coef[:, buckets:] * dense_scale if dense_scale > 0 else None,
+        dense=coef[:, buckets : buckets + width] * dense_scale if dense_scale > 0 else None,
+        lexicon=coef[:, buckets + width :] * lexicon_scale if lexicon_scale > 0 else None,
         dense_model=default_embedder().name,
         dense_langs=dense_langs,
     )
@@ -397,6 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--weights", default="tweeteval=10,seeds=3", help="source=weight,... (default 1)"
     )
     add_dense_arguments(ap, scale=0.3, langs="all")
+    ap.add_argument(
+        "--lexicon-scale",
+        type=float,
+        default=0.0,
+        help="weight of the English lexicon features (VADER's lexicon; 0: none)",
+    )
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--report", type=Path, help="write the metrics as JSON here")
     args = ap.parse_args(argv)
@@ -407,7 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_split, val = load(args.data, weights)
     print(f"training on {len(train_split.texts)} texts", flush=True)
     dense_langs = dense_languages(args.dense_langs)
-    model, meta = train(train_split, cfg, args.alpha, args.seed, args.dense_scale, dense_langs)
+    model, meta = train(
+        train_split, cfg, args.alpha, args.seed, args.dense_scale, dense_langs, args.lexicon_scale
+    )
     out = args.out if not args.no_save else Path("/tmp/emotion_candidate.npz")
     model.save(out)
     step = EmotionEnricher(out)
