@@ -103,3 +103,12 @@ def test_artefact_keeps_the_block_and_refuses_other_features(
     save_arrays(bad, header | {"lexicon": "another-lexicon/9"}, arrays)
     with pytest.raises(ModelMissing, match="another-lexicon"):
         LinearHashedModel.load(bad)
+
+
+def test_a_lexicon_alone_makes_a_model_language_dependent(model: LinearHashedModel) -> None:
+    from socialloop.learn.linear import language_dependent
+
+    assert language_dependent(model)
+    no_dense = dataclasses.replace(model, dense=None, dense_langs=None)
+    assert language_dependent(no_dense)
+    assert not language_dependent(dataclasses.replace(no_dense, lexicon=None))

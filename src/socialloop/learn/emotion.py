@@ -32,7 +32,7 @@ from socialloop.errors import SocialloopError
 from socialloop.learn.accurate import TransformerHeads, blend
 from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.features import FeatureCache
-from socialloop.learn.linear import linear_logits
+from socialloop.learn.linear import language_dependent, linear_logits
 from socialloop.learn.sentiment import LinearHashedModel
 from socialloop.learn.sentiment import ModelMissing as _LoadError
 
@@ -180,7 +180,7 @@ class EmotionEnricher:
     ) -> Sequence[str | None] | None:
         """``langs``, or the detected languages when none are given and the model weighs
         some languages' embeddings."""
-        if langs is not None or self.model.dense_langs is None:
+        if langs is not None or not language_dependent(self.model):
             return langs
         if self._language is None:
             from socialloop.learn.language import LanguageEnricher

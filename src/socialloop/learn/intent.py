@@ -268,7 +268,8 @@ class IntentEnricher:
 
     name = "intent"
     # 2: customer-care replies are no complaint / support request; 3: negated complaint words;
-    # 4: stackers refitted on sentiment 2
+    # 4: stackers refitted on sentiment 2; 5: heads trained without the hand-labelled tweets;
+    # 6: stackers refitted on sentiment 3, apology replies as complaint labels, request cues
     version = "6"
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")

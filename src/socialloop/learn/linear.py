@@ -81,6 +81,14 @@ def linear_logits(
     return out
 
 
+def language_dependent(model: HashedLinear) -> bool:
+    """Whether ``model`` scores a post differently by its language: an embedding block for
+    some languages only, or a lexicon block (English posts)."""
+    return (model.dense is not None and model.dense_langs is not None) or (
+        model.lexicon is not None
+    )
+
+
 def dense_rows(
     model: HashedLinear, langs: Sequence[str | None] | None, n: int
 ) -> npt.NDArray[np.bool_]:
@@ -222,5 +230,6 @@ __all__ = [
     "dense_header",
     "dense_rows",
     "embed",
+    "language_dependent",
     "linear_logits",
 ]

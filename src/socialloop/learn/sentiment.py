@@ -41,6 +41,7 @@ from socialloop.learn.linear import (
     dense_block,
     dense_fields,
     dense_header,
+    language_dependent,
     linear_logits,
 )
 
@@ -300,10 +301,11 @@ class SentimentEnricher:
         self, texts: Sequence[str], langs: Sequence[str | None] | None = None
     ) -> Probs:
         """Class probabilities of ``texts``. ``langs``: their languages; when not given and
-        the model weighs some languages differently (its embedding block is for English
-        posts), they are detected, so a text scores as it does in the pipeline."""
+        the model weighs some languages differently (its embedding and lexicon blocks are for
+        English posts), they are detected, so a text scores as it does in the pipeline."""
         model = self.model
-        if langs is None and self._fast is not None and self._fast.dense_langs is not None:
+        fast = self._fast
+        if langs is None and fast is not None and language_dependent(fast):
             langs = self._detect(texts)
         return model.predict_proba(texts, langs)
 
