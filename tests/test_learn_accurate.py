@@ -72,7 +72,7 @@ def test_accurate_settings_build_steps_sharing_one_transformer(tmp_path: Path) -
     assert sentiment.heads is not None and sentiment.heads is emotion.heads
     assert sentiment.version.endswith("+accurate") and emotion.version.endswith("+accurate")
     fast = build_steps(Settings(root=tmp_path, name="t", database_url="sqlite://"), ["sentiment"])
-    assert fast[0].version == "3"  # switching modes re-runs the step on every post
+    assert fast[0].version == "4"  # switching modes re-runs the step on every post
 
 
 def test_missing_model_says_how_to_get_it(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_accurate_enrichment_writes_versioned_results(tmp_path: Path) -> None:
         label = conn.exec_driver_sql(
             "SELECT label FROM post_labels WHERE field = 'sentiment'"
         ).scalar_one()
-    assert ("sentiment", "3+accurate") in [tuple(r) for r in rows]
+    assert ("sentiment", "4+accurate") in [tuple(r) for r in rows]
     assert label == "positive"
     ws.close()
 

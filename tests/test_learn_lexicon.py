@@ -53,6 +53,16 @@ def test_features_follow_valence_and_negation() -> None:
     assert good[0] < more[0] < 1
 
 
+def test_tokens_as_vader_reads_them() -> None:
+    smile, frown, tag, quoted, curly, straight, shout = lex.lexicon_features(
+        [":)", "so sad :(", "#love", "'great'", "Don\u2019t like it", "Don't like it", "GREAT!!!"]
+    )
+    assert smile[1] > 0 and frown[2] < 0  # emoticons stay whole
+    assert tag[0] > 0 and quoted[0] > 0  # punctuation around a word is stripped
+    assert np.array_equal(curly, straight) and curly[0] < 0  # a typographic apostrophe negates
+    assert shout[0] > 0
+
+
 def test_features_of_a_text_do_not_depend_on_its_batch() -> None:
     texts = ["I love it :)", "awful, just awful", "", "meh"]
     together = lex.lexicon_features(texts)
@@ -102,6 +112,10 @@ def test_artefact_keeps_the_block_and_refuses_other_features(
     bad = tmp_path / "bad.npz"
     save_arrays(bad, header | {"lexicon": "another-lexicon/9"}, arrays)
     with pytest.raises(ModelMissing, match="another-lexicon"):
+        LinearHashedModel.load(bad)
+    # weights of the wrong shape are refused at load, not at the first post
+    save_arrays(bad, header, arrays | {"lexicon": np.zeros((2, 3), dtype=np.float32)})
+    with pytest.raises(ModelMissing, match="shape"):
         LinearHashedModel.load(bad)
 
 

@@ -27,6 +27,11 @@ def gold_table(data: Path, task: str, split: str, labels: Path = LABELS) -> list
     with labels.open(encoding="utf-8") as fh:
         for rec in csv.DictReader(fh, delimiter="\t"):
             if split in ("all", rec["split"]) and rec.get(task):
+                if rec["tweet_id"] not in texts:
+                    raise SystemExit(
+                        f"{labels}: tweet_id {rec['tweet_id']} is not in {path} "
+                        "(a different copy of the TWCS sample?)"
+                    )
                 rows.append((texts[rec["tweet_id"]], rec[task]))
     return rows
 

@@ -265,7 +265,8 @@ def train(
         langs = [None if d else lang for lang, d in zip(split.langs, drop, strict=True)]
         x = sp.hstack([x, dense_block(split.texts, langs, dense_scale, dense_langs)]).tocsr()
     if lexicon_scale > 0:
-        lang_rows = langs if dense_scale > 0 else split.langs
+        drop = np.random.default_rng([seed, 1]).random(n) < 0.25
+        lang_rows = [None if d else lang for lang, d in zip(split.langs, drop, strict=True)]
         x = sp.hstack([x, lexicon_columns(split.texts, lang_rows, lexicon_scale)]).tocsr()
     y, m = split.arrays()
     w_all = np.array(split.weights, dtype=np.float64)

@@ -153,6 +153,8 @@ def gold_rows(twcs: dict[str, str], gold: dict[str, dict[str, str]], task: str, 
     rows = Rows()
     for tweet_id, rec in gold.items():
         if rec["split"] == split and rec.get(task):
+            if tweet_id not in twcs:
+                raise SystemExit(f"hand label for tweet_id {tweet_id}: no such TWCS inbound tweet")
             rows.add(twcs[tweet_id], int(rec[task]), 1.0, tweet_id)
     return rows
 

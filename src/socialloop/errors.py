@@ -220,3 +220,11 @@ class SuggestError(SocialloopError):
 
 class GraphNotBuilt(SocialloopError):
     """Influence scores, communities or a graph export were asked for before any graph build."""
+
+
+# -- LEARN: bundled data ---------------------------------------------------------------------
+
+
+class LexiconMissing(SocialloopError):
+    """VADER's valence lexicon (data of the ``vaderSentiment`` package), which the bundled
+    sentiment model weighs for English posts, cannot be read."""

@@ -23,6 +23,7 @@ from socialloop.errors import (
     ExportError,
     GraphNotBuilt,
     ImportFormatError,
+    LexiconMissing,
     NotFound,
     PublishError,
     QueryError,
@@ -105,6 +106,8 @@ def remedy(exc: SocialloopError) -> str:
         return str(exc)
     if isinstance(exc, ConfigError):
         return f"Invalid settings: {exc}\nFix socialloop.toml or the SOCIALLOOP_* variables."
+    if isinstance(exc, LexiconMissing):
+        return f"{exc}\nInstall socialloop's dependencies again (`pip install vaderSentiment`)."
     if isinstance(exc, StoreError):
         return (
             f"Store error: {exc}\nCheck database_url in socialloop.toml and that the disk has room."

@@ -62,7 +62,7 @@ def print_enrich_plan(ws: Workspace, names: list[str] | None, since: str | None)
     """How many posts each step would process, without running it."""
     pipeline = Pipeline(build_steps(ws.settings, names, ws.store))
     when = parse_when(since, option="--since")
-    posts = ws.store.stats()["posts"]
+    posts = ws.store.count()
     due = [(s, pipeline.pending(ws.store, s, when)) for s in pipeline.steps]
     click.echo(f"{posts:,} posts stored. A run would process:")
     for s, n in due:

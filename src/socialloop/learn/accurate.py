@@ -18,6 +18,7 @@ them; the fast mode keeps working.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,27 +63,35 @@ class TransformerHeads:
                 "`python training/train_accurate.py prepare` then `... train` (see docs/models.md)"
                 ", or use the fast mode"
             )
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError as exc:
+        missing = [m for m in ("onnxruntime", "tokenizers") if importlib.util.find_spec(m) is None]
+        if missing:
             raise AccurateUnavailable(
-                f"accurate mode needs onnxruntime and tokenizers ({exc.name} is missing): "
+                f"accurate mode needs onnxruntime and tokenizers ({missing[0]} is missing): "
                 "pip install 'socialloop[accurate]', or use the fast mode"
-            ) from None
+            )
         self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         self.sentiment_labels = tuple(self.meta["sentiment_labels"])
         self.emotion_labels = tuple(self.meta["emotion_labels"])
+        # the ONNX session and the tokenizer load on the first batch (a plan, such as
+        # `enrich --dry-run`, needs only the versions)
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._cache: tuple[tuple[str, ...], FloatArray, FloatArray] | None = None
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # one core per worker, like every other step
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
+            str(self.folder / "accurate.onnx"), options, providers=["CPUExecutionProvider"]
         )
-        self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        self._tokenizer.enable_truncation(int(self.meta.get("max_len", 96)))
-        self._tokenizer.no_padding()
-        self._cache: tuple[tuple[str, ...], FloatArray, FloatArray] | None = None
+        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        tokenizer.enable_truncation(int(self.meta.get("max_len", 96)))
+        tokenizer.no_padding()
+        self._tokenizer = tokenizer
 
     def __getstate__(self) -> dict[str, Any]:
         # `enrich --workers N` sends steps to spawned processes: they reload the model files
@@ -101,6 +110,8 @@ class TransformerHeads:
         n = len(texts)
         sent = np.zeros((n, len(self.sentiment_labels)))
         emo = np.zeros((n, len(self.emotion_labels)))
+        if self._session is None:
+            self._load()
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(n), key=lambda i: len(encodings[i].ids))  # little padding
         for start in range(0, n, BATCH):

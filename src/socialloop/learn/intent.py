@@ -269,8 +269,9 @@ class IntentEnricher:
     name = "intent"
     # 2: customer-care replies are no complaint / support request; 3: negated complaint words;
     # 4: stackers refitted on sentiment 2; 5: heads trained without the hand-labelled tweets;
-    # 6: stackers refitted on sentiment 3, apology replies as complaint labels, request cues
-    version = "6"
+    # 6: stackers refitted on sentiment 3, apology replies as complaint labels, request cues;
+    # 7: stackers refitted on sentiment 4
+    version = "7"
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 

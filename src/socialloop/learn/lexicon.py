@@ -16,7 +16,7 @@ update is dreadful") and travel better to new topics than topic-laden n-grams
 from __future__ import annotations
 
 import math
-import re
+import string
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
@@ -24,20 +24,16 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from socialloop.errors import SocialloopError
+from socialloop.errors import LexiconMissing
 
 #: The features' identity, stored with weights trained on them (checked at load).
-NAME = "vader-lexicon/1"
+NAME = "vader-lexicon/2"
 #: The languages the lexicon is for.
 LANGS: tuple[str, ...] = ("en",)
 WIDTH = 3
 _NEGATION_SCALE = -0.74  # VADER's N_SCALAR
 _ALPHA = 15.0  # VADER's normalisation constant
-_TOKEN = re.compile(r"[\w#@'_]+|[^\w\s]")
-
-
-class LexiconMissing(SocialloopError):
-    """VADER's lexicon file cannot be read (the ``vaderSentiment`` package is missing)."""
+_PUNCTUATION = string.punctuation
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +43,7 @@ def vader_lexicon() -> dict[str, float]:
         text = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_text("utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
         raise LexiconMissing(
-            "VADER's lexicon is not installed (pip install vaderSentiment)"
+            f"VADER's lexicon (the vaderSentiment package) cannot be read: {exc}"
         ) from exc
     out: dict[str, float] = {}
     for line in text.splitlines():
@@ -59,6 +55,7 @@ def vader_lexicon() -> dict[str, float]:
 
 @lru_cache(maxsize=1)
 def _negations() -> frozenset[str]:
+    vader_lexicon()  # the package is there, or LexiconMissing
     from vaderSentiment.vaderSentiment import NEGATE
 
     return frozenset(NEGATE)
@@ -66,6 +63,19 @@ def _negations() -> frozenset[str]:
 
 def _squash(x: float) -> float:
     return x / math.sqrt(x * x + _ALPHA)
+
+
+def _tokens(text: str) -> list[str]:
+    """VADER's tokens: whitespace-separated, the punctuation around a word stripped unless
+    that leaves two characters or fewer (so emoticons such as ``:)`` stay whole), one-letter
+    tokens dropped; typographic apostrophes read as ``'``."""
+    out = []
+    for raw in text.replace("\u2019", "'").split():
+        stripped = raw.strip(_PUNCTUATION)
+        token = raw if len(stripped) <= 2 else stripped
+        if len(token) > 1:
+            out.append(token)
+    return out
 
 
 def lexicon_features(texts: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -76,8 +86,9 @@ def lexicon_features(texts: Sequence[str]) -> npt.NDArray[np.float64]:
     for i, text in enumerate(texts):
         pos = neg = 0.0
         prev = ""
-        for token in _TOKEN.findall(text.lower()):
-            value = lexicon.get(token)
+        for token in _tokens(text):
+            lower = token.lower()
+            value = lexicon.get(token, lexicon.get(lower))
             if value is not None:
                 if prev in negations or prev.endswith("n't"):
                     value *= _NEGATION_SCALE
@@ -85,7 +96,7 @@ def lexicon_features(texts: Sequence[str]) -> npt.NDArray[np.float64]:
                     pos += value
                 else:
                     neg += value
-            prev = token
+            prev = lower
         if pos or neg:
             out[i] = (_squash(pos + neg), _squash(pos), _squash(neg))
     return out

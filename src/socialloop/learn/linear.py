@@ -188,6 +188,9 @@ def _lexicon_field(header: Mapping[str, Any], weights: Any) -> FloatArray | None
             f"trained on the lexicon features {header.get('lexicon')!r}, not {lex.NAME!r}"
         )
     out: FloatArray = np.asarray(weights, dtype=np.float32)
+    if out.ndim != 2 or out.shape[0] != lex.WIDTH:
+        raise ValueError(f"lexicon weights of shape {out.shape}, not ({lex.WIDTH}, outputs)")
+    lex.vader_lexicon()  # the features' data is installed (LexiconMissing otherwise)
     return out
 
 

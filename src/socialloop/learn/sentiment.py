@@ -261,7 +261,8 @@ class SentimentEnricher:
     """LEARN step "sentiment": overall and per-brand polarity with probabilities."""
 
     name = "sentiment"
-    version = "3"  # 2: English posts also weigh their static embedding; 3: and VADER's lexicon
+    version = "4"  # 2: English posts also weigh their static embedding; 3: and VADER's lexicon;
+    # 4: the lexicon read with VADER's tokens (emoticons, hashtags, curly apostrophes)
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("sentiment", "sentiment_scores")
 
