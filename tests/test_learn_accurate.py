@@ -147,3 +147,13 @@ def test_heads_travel_to_worker_processes(heads: TransformerHeads) -> None:
     copy = pickle.loads(pickle.dumps(heads))
     texts = ["the coffee was lovely", "never again, awful"]
     np.testing.assert_allclose(copy.probs(texts)[0], heads.probs(texts)[0], atol=1e-6)
+
+
+def test_the_onnx_session_loads_on_the_first_batch() -> None:
+    # a plan (`enrich --dry-run`) builds the steps for their versions: no model load
+    heads = TransformerHeads()
+    assert heads._session is None
+    sentiment, emotion = heads.probs(["what a lovely morning"])
+    assert heads._session is not None
+    assert sentiment.shape == (1, len(heads.sentiment_labels))
+    assert abs(float(sentiment.sum()) - 1.0) < 1e-5 and emotion.shape[0] == 1
