@@ -141,7 +141,7 @@ def test_import_enriches_and_status_shows_sentiment_toward_brands(
 ) -> None:
     run(runner, root, "brand", "add", "Acme", "--query", "acme")
     out = run(runner, root, "import", str(sample_file(tmp_path)))
-    assert "sentiment v4: 4 posts" in out
+    assert "sentiment v5: 4 posts" in out
     doc = orjson.loads(run(runner, root, "status", "--json"))
     toward = doc["brands"][0]["sentiment"]
     assert sum(toward.values()) == 3  # the three posts that mention Acme
@@ -213,6 +213,6 @@ def test_enrich_dry_run_counts_new_and_outdated_posts_without_running(
     with Workspace.open(root) as ws, ws.store.begin() as conn:
         conn.execute(update(enrichments).where(enrichments.c.step == "intent").values(version="0"))
     out = run(runner, root, "enrich", "--dry-run", "--steps", "language,sentiment,intent")
-    assert "intent v7: 4 posts" in out
-    assert "sentiment v4: 0 posts (up to date)" in out
+    assert "intent v8: 4 posts" in out
+    assert "sentiment v5: 0 posts (up to date)" in out
     assert "Run `socialloop enrich` without --dry-run" in out

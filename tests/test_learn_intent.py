@@ -44,7 +44,7 @@ def _labels(step: IntentEnricher, text: str) -> tuple[list[str], str]:
 
 def test_contract(step: IntentEnricher) -> None:
     assert isinstance(step, Enricher)
-    assert step.name == "intent" and step.version == "7"
+    assert step.name == "intent" and step.version == "8"
     assert step.requires == ("lang", "sentiment")
     assert step.produces == ("intent", "moment")
     texts = ["I love it", "", "meh", "🙂🙂", "x" * 5000, "Where can I buy this?"]

@@ -150,3 +150,19 @@ def test_umsab_validation_floors() -> None:
 def test_artefact_size() -> None:
     assert MODEL_PATH.is_file()
     assert MODEL_PATH.stat().st_size <= 8 * 1024 * 1024
+
+
+def test_the_temperature_softens_probabilities_but_never_changes_a_label() -> None:
+    import dataclasses
+
+    from socialloop.learn.sentiment import MODEL_PATH, LinearHashedModel
+
+    model = LinearHashedModel.load(MODEL_PATH)
+    assert float(model.meta["temperature"]) > 1.0  # fitted on validation tweets: tempered
+    raw = dataclasses.replace(model, meta={**model.meta, "temperature": 1.0})
+    texts = ["I love this place", "worst service ever", "the shop opens at nine", "meh"]
+    langs = ["en", "en", "en", None]
+    tempered, untempered = model.predict_proba(texts, langs), raw.predict_proba(texts, langs)
+    assert (tempered.argmax(axis=1) == untempered.argmax(axis=1)).all()
+    assert (tempered.max(axis=1) <= untempered.max(axis=1) + 1e-6).all()
+    assert (abs(tempered.sum(axis=1) - 1.0) < 1e-5).all()

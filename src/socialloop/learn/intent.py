@@ -270,8 +270,8 @@ class IntentEnricher:
     # 2: customer-care replies are no complaint / support request; 3: negated complaint words;
     # 4: stackers refitted on sentiment 2; 5: heads trained without the hand-labelled tweets;
     # 6: stackers refitted on sentiment 3, apology replies as complaint labels, request cues;
-    # 7: stackers refitted on sentiment 4
-    version = "7"
+    # 7: stackers refitted on sentiment 4; 8: on sentiment 5's tempered probabilities
+    version = "8"
     requires: tuple[str, ...] = ("lang", "sentiment")
     produces: tuple[str, ...] = ("intent", "moment")
 

@@ -160,6 +160,9 @@ class LinearHashedModel:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         logits = linear_logits(self, texts, langs, features)
+        # a temperature fitted on validation tweets after training (1: none) makes the
+        # probabilities honest confidences; it never changes the most probable label
+        logits /= float(self.meta.get("temperature", 1.0))
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
@@ -261,8 +264,9 @@ class SentimentEnricher:
     """LEARN step "sentiment": overall and per-brand polarity with probabilities."""
 
     name = "sentiment"
-    version = "4"  # 2: English posts also weigh their static embedding; 3: and VADER's lexicon;
-    # 4: the lexicon read with VADER's tokens (emoticons, hashtags, curly apostrophes)
+    version = "5"  # 2: English posts also weigh their static embedding; 3: and VADER's lexicon;
+    # 4: the lexicon read with VADER's tokens (emoticons, hashtags, curly apostrophes);
+    # 5: probabilities tempered (calibrated on validation tweets), labels unchanged
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("sentiment", "sentiment_scores")
 
