@@ -18,21 +18,26 @@ from pathlib import Path
 LABELS = Path(__file__).resolve().parent / "labels" / "twcs_intent_gold.tsv"
 
 
+def read_labels(labels: Path = LABELS) -> list[dict[str, str]]:
+    """The label rows (``tweet_id``, ``split``, ``complaint``, ``question``, ...)."""
+    with labels.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
 def gold_table(data: Path, task: str, split: str, labels: Path = LABELS) -> list[tuple[str, str]]:
     """(text, label) of the hand-labelled tweets of ``split`` (cal, test or all) for ``task``."""
     path = data / "twcs_customer_support" / "twcs_head5000.csv"
     with path.open(encoding="utf-8") as fh:
         texts = {rec["tweet_id"]: rec["text"] for rec in csv.DictReader(fh)}
     rows = []
-    with labels.open(encoding="utf-8") as fh:
-        for rec in csv.DictReader(fh, delimiter="\t"):
-            if split in ("all", rec["split"]) and rec.get(task):
-                if rec["tweet_id"] not in texts:
-                    raise SystemExit(
-                        f"{labels}: tweet_id {rec['tweet_id']} is not in {path} "
-                        "(a different copy of the TWCS sample?)"
-                    )
-                rows.append((texts[rec["tweet_id"]], rec[task]))
+    for rec in read_labels(labels):
+        if split in ("all", rec["split"]) and rec.get(task):
+            if rec["tweet_id"] not in texts:
+                raise SystemExit(
+                    f"{labels}: tweet_id {rec['tweet_id']} is not in {path} "
+                    "(a different copy of the TWCS sample?)"
+                )
+            rows.append((texts[rec["tweet_id"]], rec[task]))
     return rows
 
 

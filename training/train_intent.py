@@ -57,6 +57,7 @@ from socialloop.learn.intent_rules import FAMILIES, compile_rules, rule_features
 from socialloop.learn.sentiment import SentimentEnricher  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "training"))
+from gold_csv import gold_table, read_labels  # noqa: E402
 from train_sentiment import featurize, tfidf  # noqa: E402
 
 csv.field_size_limit(1 << 24)
@@ -141,21 +142,12 @@ def apologised_to(data: Path) -> set[str]:
     return out
 
 
-def load_gold(path: Path) -> dict[str, dict[str, str]]:
-    """This project's hand labels of TWCS inbound tweets (see training/labels/README.md):
-    tweet id -> its row (``split`` cal / test, ``complaint``, ``question``: 1 / 0)."""
-    with path.open(encoding="utf-8") as fh:
-        return {rec["tweet_id"]: rec for rec in csv.DictReader(fh, delimiter="\t")}
-
-
-def gold_rows(twcs: dict[str, str], gold: dict[str, dict[str, str]], task: str, split: str) -> Rows:
-    """The hand-labelled tweets of one split (``cal`` or ``test``) for ``task``."""
+def gold_rows(data: Path, labels: Path, task: str, split: str) -> Rows:
+    """The hand-labelled tweets of one split (``cal`` or ``test``) for ``task``
+    (``gold_csv.gold_table``), as rows."""
     rows = Rows()
-    for tweet_id, rec in gold.items():
-        if rec["split"] == split and rec.get(task):
-            if tweet_id not in twcs:
-                raise SystemExit(f"hand label for tweet_id {tweet_id}: no such TWCS inbound tweet")
-            rows.add(twcs[tweet_id], int(rec[task]), 1.0, tweet_id)
+    for text, label in gold_table(data, task, split, labels):
+        rows.add(text, int(label))
     return rows
 
 
@@ -303,13 +295,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # --- complaint
     air_train, air_cal, air_test = _three_way(load_airline(args.data), rng)
     inbound = load_twcs_inbound(args.data)
-    gold = load_gold(args.gold) if args.gold.is_file() else {}
+    labelled = args.gold.is_file()
+    gold_ids = {rec["tweet_id"] for rec in read_labels(args.gold)} if labelled else set()
     # the hand-labelled tweets are kept out of every head's training
-    twcs = [text for tweet_id, text in inbound.items() if tweet_id not in gold]
-    gold_cal = gold_rows(inbound, gold, "complaint", "cal")
-    gold_test = gold_rows(inbound, gold, "complaint", "test")
-    q_gold_cal = gold_rows(inbound, gold, "question", "cal")
-    q_gold_test = gold_rows(inbound, gold, "question", "test")
+    twcs = [text for tweet_id, text in inbound.items() if tweet_id not in gold_ids]
+    gold_cal, gold_test, q_gold_cal, q_gold_test = (
+        gold_rows(args.data, args.gold, task, split) if labelled else Rows()
+        for task, split in (
+            ("complaint", "cal"),
+            ("complaint", "test"),
+            ("question", "cal"),
+            ("question", "test"),
+        )
+    )
     te_texts, te_labels = load_tweeteval(args.data, np.random.default_rng([args.seed, 1]), 12000)
     complaint = Rows()
     complaint.extend(air_train)

@@ -82,18 +82,6 @@ def load_model(path: Path) -> LinearHashedModel:
     return model
 
 
-def logits(
-    model: LinearHashedModel,
-    texts: Sequence[str],
-    langs: Sequence[str | None] | None = None,
-    features: FeatureCache | None = None,
-) -> FloatArray:
-    """Per-emotion log-odds, shape (len(texts), emotions) (:func:`linear_logits`: one
-    bincount pass per emotion, the embedding's share). ``features``: where the texts' hashes
-    and embeddings may already be (the same log-odds)."""
-    return linear_logits(model, texts, langs, features)
-
-
 def _sigmoid(x: FloatArray) -> FloatArray:
     result: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * x))
     return result
@@ -169,7 +157,7 @@ class EmotionEnricher:
         detects the languages, so a text scores as it does in the pipeline."""
         model = self.model
         langs = self._languages(texts, langs)
-        fast = _sigmoid(logits(model, texts, langs, features))
+        fast = _sigmoid(linear_logits(model, texts, langs, features))
         if self.heads is None:
             return fast
         blended = blend(fast, self.heads, "emotion", self.model.labels, texts, langs)
@@ -234,10 +222,10 @@ class EmotionEnricher:
         columns = [model.labels.index(label) for label in labels]
         langs = self._languages(texts, langs)
         if self.heads is not None:
-            fast = _sigmoid(logits(model, texts, langs))[:, columns]
+            fast = _sigmoid(linear_logits(model, texts, langs))[:, columns]
             probs = blend(fast, self.heads, "emotion", labels, texts, langs, closed=True)
             return [labels[int(i)] for i in probs.argmax(axis=1)]
-        scores = logits(model, texts, langs)[:, columns]
+        scores = linear_logits(model, texts, langs)[:, columns]
         offsets = model.meta.get("among_offsets", {})
         scores = scores + np.array([float(offsets.get(label, 0.0)) for label in labels])
         return [labels[int(i)] for i in scores.argmax(axis=1)]

@@ -157,8 +157,6 @@ class LinearHashedModel:
         ``langs`` (ISO 639-1 codes or None, one per text) is an optional feature;
         ``features``: where the texts' hashes and embeddings may already be (the same
         probabilities)."""
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
         logits = linear_logits(self, texts, langs, features)
         # a temperature fitted on validation tweets after training (1: none) makes the
         # probabilities honest confidences; it never changes the most probable label
