@@ -55,6 +55,23 @@ def test_language_models_setting(tmp_path: Path) -> None:
         load_settings(tmp_path, {})
 
 
+def test_language_prior_setting(tmp_path: Path) -> None:
+    from socialloop.learn.language import LanguageEnricher
+    from socialloop.learn.steps import build_steps
+
+    write_default_config(tmp_path, name="acme")
+    settings = load_settings(tmp_path, {})
+    assert settings.language_prior == "stream"
+    step = next(s for s in build_steps(settings, ["language"]) if s.name == "language")
+    assert isinstance(step, LanguageEnricher) and step.stream_prior
+    (tmp_path / "socialloop.toml").write_text('[learn]\nlanguage_prior = "none"\n')
+    step = next(s for s in build_steps(load_settings(tmp_path, {}), ["language"]))
+    assert isinstance(step, LanguageEnricher) and not step.stream_prior
+    (tmp_path / "socialloop.toml").write_text('[learn]\nlanguage_prior = "workspace"\n')
+    with pytest.raises(ConfigError, match="language_prior"):
+        load_settings(tmp_path, {})
+
+
 def test_workspace_open_and_init_errors(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceNotFound):
         Workspace.open(tmp_path)

@@ -189,3 +189,84 @@ def test_lingua_models_full_or_trigram() -> None:
     text = "Tänään on todella kaunis ilma ja menemme kaikki yhdessä uimarannalle"
     assert LanguageEnricher().detect(text)[0] == "fi"
     assert LanguageEnricher(lingua_models="trigram").detect(text)[0] == "fi"
+
+
+CLEAR_EN = [
+    "The new espresso machine at the downtown store is really good this week",
+    "I waited twenty minutes for my order and nobody said anything about the delay",
+    "Their customer service answered my question within an hour, very helpful people",
+    "Does anyone know whether the store on Main Street is open on Sunday mornings",
+]
+CLEAR_PT = [
+    "O atendimento da loja foi ótimo e o café estava uma delícia hoje de manhã",
+    "Não acredito que cobraram duas vezes pelo mesmo pedido, que vergonha",
+]
+CLEAR_DE = ["Der Kaffee in der neuen Filiale am Bahnhof schmeckt wirklich hervorragend"]
+
+
+def _spy_lingua(monkeypatch: pytest.MonkeyPatch) -> list[frozenset[str]]:
+    """The candidate sets lingua is asked to weigh (each one loads those languages' models)."""
+    import socialloop.learn.language as language
+
+    asked: list[frozenset[str]] = []
+    real = language._lingua_detector
+
+    def spy(codes: frozenset[str], low_accuracy: bool = False) -> object:
+        asked.append(codes)
+        return real(codes, low_accuracy)
+
+    monkeypatch.setattr(language, "_lingua_detector", spy)
+    return asked
+
+
+def test_stream_prior_weighs_the_streams_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _spy_lingua(monkeypatch)
+    # alone, py3langid's best guesses for these short English posts are Tagalog and Malay
+    off = LanguageEnricher(stream_prior=False)
+    assert off.stream_languages == frozenset()
+    assert [c for c, _ in off.detect_many(["lol same", "haha faair"])] == ["tl", "ms"]
+    assert any(len(c - {"en", "pt"}) for c in asked)  # lingua weighed rare languages
+    asked.clear()
+    on = LanguageEnricher()
+    assert on.stream_prior and on.stream_languages == frozenset()
+    # clear posts make the stream: 4 English, 2 Portuguese, 1 German (below the minimum of 2)
+    clear = on.detect_many(CLEAR_EN + CLEAR_PT + CLEAR_DE)
+    assert [c for c, _ in clear] == ["en"] * 4 + ["pt"] * 2 + ["de"]
+    assert on.stream_languages == frozenset({"en", "pt"})
+    assert asked == []  # clear posts never reach lingua
+    # the tally carries over to later batches: the unsure posts are weighed among the stream's
+    # languages only, and lingua loads nothing else
+    assert on.detect_many(["lol same"])[0][0] == "en"
+    assert asked and all(c <= {"en", "pt"} for c in asked)
+
+
+def test_stream_prior_keeps_a_confident_outsider(monkeypatch: pytest.MonkeyPatch) -> None:
+    # py3langid's best guess outside the stream is still weighed when it reaches the floor
+    asked = _spy_lingua(monkeypatch)
+    step = LanguageEnricher(stream_floor=0.0)
+    step.detect_many(CLEAR_EN + CLEAR_PT)
+    step.detect_many(["lol same"])
+    assert asked[-1] == frozenset({"en", "pt", "tl"})
+    # a floor above 1 weighs the stream's languages only
+    strict = LanguageEnricher(stream_floor=1.1)
+    strict.detect_many(CLEAR_EN + CLEAR_PT)
+    strict.detect_many(["lol same"])
+    assert asked[-1] == frozenset({"en", "pt"})
+
+
+def test_stream_prior_needs_two_languages_and_a_share() -> None:
+    import socialloop.learn.language as language
+
+    step = LanguageEnricher()
+    step.detect_many(CLEAR_EN)  # one language: no prior yet, the plain top candidates
+    assert step.stream_languages == frozenset({"en"})
+    assert step.detect_many(["lol same"])[0][0] == "tl"
+    # a language's share of the clear texts must reach STREAM_SHARE once the tally is large
+    step._stream_counts = {"en": 5_000, "pt": 4}
+    step._stream_total = 5_004
+    assert step.stream_languages == frozenset({"en"})
+    step._stream_counts["pt"] = max(language.STREAM_MIN, int(language.STREAM_SHARE * 5_010) + 1)
+    step._stream_total = 5_000 + step._stream_counts["pt"]
+    assert step.stream_languages == frozenset({"en", "pt"})
+    # accurate mode weighs every candidate with lingua: no prior
+    assert not LanguageEnricher(mode="accurate").stream_prior

@@ -45,6 +45,10 @@ mode = "fast"
 # lingua models that confirm an unsure language guess: "full" (most accurate; up to ~900 MB
 # when posts come in dozens of languages) or "trigram" (~200 MB, a little less accurate)
 language_models = "full"
+# "stream": an unsure short post is weighed among the languages this stream's clear posts are
+# in (at least 1 in 1,000 of them), which spares loading dozens of lingua models; "none":
+# among every language py3langid ranks high (slower to start, each post decided on its own)
+language_prior = "stream"
 # worker processes for `socialloop enrich`
 workers = 1
 """
@@ -62,6 +66,7 @@ class Settings:
     languages: tuple[str, ...] = ()
     enrich_mode: str = "fast"
     language_models: str = "full"
+    language_prior: str = "stream"
     workers: int = 1
     # the whole parsed socialloop.toml: later capabilities (inbox, publishing, alerts, ...)
     # read and validate their own sections through section()
@@ -137,6 +142,9 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise ConfigError(
             f'{path}: learn.language_models must be "full" or "trigram", not {lingua!r}'
         )
+    prior = _get(learn, "language_prior", str, str(path)) or "stream"
+    if prior not in ("stream", "none"):
+        raise ConfigError(f'{path}: learn.language_prior must be "stream" or "none", not {prior!r}')
     return Settings(
         root=root,
         name=name,
@@ -146,6 +154,7 @@ def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Setti
         languages=tuple(x.lower() for x in languages),
         enrich_mode=mode,
         language_models=lingua,
+        language_prior=prior,
         workers=max(1, workers),
         raw=data,
         environ=dict(env),

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.langid_fast import (
@@ -61,6 +62,13 @@ TOP_K_ACCURATE = 5
 _PARALLEL_MIN = 16
 # Decisions a step remembers per (text, declared language) before the memo is reset.
 _MEMO_SIZE = 100_000
+#: Stream prior (fast mode): a language is one of the stream's once it makes up this share of
+#: the posts py3langid has decided alone so far (and at least :data:`STREAM_MIN` of them).
+STREAM_SHARE = 0.001
+STREAM_MIN = 2
+#: ... and py3langid's best guess outside the stream's languages is still weighed by lingua
+#: when its probability reaches this floor.
+STREAM_FLOOR = 0.3
 #: Factor applied to the declared language's probability (see module docstring).
 DECLARED_BOOST = 8.0
 #: Share of romanised-Hindi function words from which a Latin-script post is "hi".
@@ -287,7 +295,7 @@ class LanguageEnricher:
     """
 
     name = "language"
-    version = "2"
+    version = "3"
     requires: tuple[str, ...] = ()
     produces: tuple[str, ...] = ("lang",)
 
@@ -301,6 +309,8 @@ class LanguageEnricher:
         declared_boost: float = DECLARED_BOOST,
         use_declared: bool = True,
         lingua_models: Literal["full", "trigram"] = "full",
+        stream_prior: bool = True,
+        stream_floor: float = STREAM_FLOOR,
     ) -> None:
         if mode not in ("fast", "accurate"):
             raise ValueError(f"mode must be 'fast' or 'accurate', not {mode!r}")
@@ -329,6 +339,11 @@ class LanguageEnricher:
         # over ~96 candidates the unsure posts name dozens of languages, whose full models
         # cost ~5 s to load and ~700 MB more, for +0.6 points of accuracy (docs/models.md)
         self.low_accuracy_lingua = mode == "fast" and lingua_models == "trigram"
+        # the stream prior (fast mode): languages py3langid decided alone so far, and how often
+        self.stream_prior = stream_prior and mode == "fast"
+        self.stream_floor = stream_floor
+        self._stream_counts: dict[str, int] = {}
+        self._stream_total = 0
         self._fast: FastLangid | None = None
         self._declared_memo: dict[str | None, str | None] = {None: None}
         # (text, declared code) -> decision (the settings above are fixed once built)
@@ -386,6 +401,51 @@ class LanguageEnricher:
             picked.append(declared)
         candidates = frozenset(picked) | self._lingua_only
         return candidates if len(candidates) > 1 else None
+
+    def _stream_languages(
+        self, labels: Sequence[str], sure: npt.NDArray[np.intp]
+    ) -> frozenset[str] | None:
+        """Count the languages py3langid decided alone (``sure``: their label indices) into the
+        stream's tally; the stream's languages (None while it has fewer than two)."""
+        counts = self._stream_counts
+        for j, n in zip(*np.unique(sure, return_counts=True), strict=True):
+            code = labels[int(j)]
+            counts[code] = counts.get(code, 0) + int(n)
+        self._stream_total += len(sure)
+        stream = self.stream_languages
+        return stream if len(stream) > 1 else None
+
+    @property
+    def stream_languages(self) -> frozenset[str]:
+        """The stream prior's languages now: those of at least :data:`STREAM_SHARE` (and
+        :data:`STREAM_MIN`) of the distinct texts py3langid has decided alone so far (that
+        lingua knows). Empty before the first batch or with the prior off."""
+        floor = max(STREAM_MIN, STREAM_SHARE * self._stream_total)
+        counts = self._stream_counts
+        return frozenset(c for c, n in counts.items() if n >= floor) & self._lingua_set
+
+    def _stream_candidates(
+        self,
+        ranking: npt.NDArray[np.intp],
+        labels: Sequence[str],
+        stream: frozenset[str],
+        best_p: float,
+        declared: str | None,
+    ) -> frozenset[str] | None:
+        """What lingua weighs under the stream prior: py3langid's :attr:`top_k` best among the
+        stream's languages, its best guess if that reaches :attr:`stream_floor`, the declared
+        language (None: fewer than two, the caller falls back to py3langid's plain top k)."""
+        picked: list[str] = []
+        for j in ranking.tolist():
+            code = labels[j]
+            if code in stream:
+                picked.append(code)
+                if len(picked) == self.top_k:
+                    break
+        best = labels[int(ranking[0])]
+        if best_p >= self.stream_floor and best not in stream:
+            picked.append(best)
+        return self._candidates(picked, declared)
 
     # -- batches (the Enricher contract)
 
@@ -504,6 +564,7 @@ class LanguageEnricher:
         else:
             decided = np.zeros(n, dtype=bool)
         unsure = np.flatnonzero(~decided)
+        stream = self._stream_languages(labels, best[decided]) if self.stream_prior else None
         if len(unsure):
             # the unsure rows ranked best first, as FastLangid.ranked does one row
             sub = mat[unsure]
@@ -512,7 +573,13 @@ class LanguageEnricher:
             tops = order[:, : self.top_k].tolist()
             for k, (r, top) in enumerate(zip(unsure.tolist(), tops, strict=True)):
                 i = rows[r]
-                candidates = self._candidates((labels[j] for j in top), codes[i])
+                candidates = None
+                if stream is not None:
+                    candidates = self._stream_candidates(
+                        order[k], labels, stream, float(ranked_p[k, 0]), codes[i]
+                    )
+                if candidates is None:
+                    candidates = self._candidates((labels[j] for j in top), codes[i])
                 if candidates is None:
                     decided[r] = True
                 else:

@@ -42,6 +42,7 @@ def _language(
         languages=settings.languages or None,
         mode="fast",
         lingua_models="trigram" if settings.language_models == "trigram" else "full",
+        stream_prior=settings.language_prior != "none",
     )
 
 
