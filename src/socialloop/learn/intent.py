@@ -419,12 +419,13 @@ class IntentEnricher:
         probs, rules = self.scores(texts, sentiment)
         cue_columns = [rules[:, FAMILIES.index(f)].tolist() for f in ("request", "buy", "go", "do")]
         results: list[Result] = []
-        for row, request, buy, go, do in zip(
-            zip(*(probs[label].tolist() for label in INTENTS), strict=True),
+        table = np.stack([probs[label] for label in INTENTS], axis=1).astype(np.float64)
+        for row, rounded, request, buy, go, do in zip(
+            table.tolist(),
+            np.round(table, 4).tolist(),  # the scores to 4 places, one call per batch
             *cue_columns,
             strict=True,
         ):
-            rounded = [round(p, 4) for p in row]
             scores = dict(zip(INTENTS, rounded, strict=True))
             labels = [label for label, p in zip(INTENTS, row, strict=True) if p >= 0.5]
             if len(labels) > 1 and "complaint" in labels and "praise" in labels:

@@ -478,14 +478,16 @@ class JourneyEnricher:
         scores = self.scores(texts, [item.prior for item in batch])
         best = scores.argmax(axis=1)
         results: list[Result] = []
-        for row, j in zip(scores.tolist(), best.tolist(), strict=True):
+        for row, rounded, j in zip(
+            scores.tolist(), np.round(scores, 4).tolist(), best.tolist(), strict=True
+        ):
             top = row[j]
             stage = STAGES[j] if top >= THRESHOLD else NONE
             results.append(
                 Result(
                     values={
                         "stage": stage,
-                        "stage_scores": {s: round(p, 4) for s, p in zip(STAGES, row, strict=True)},
+                        "stage_scores": dict(zip(STAGES, rounded, strict=True)),
                     },
                     confidence=round(top if stage != NONE else 1.0 - top, 4),
                 )

@@ -431,7 +431,8 @@ def _lang(item: Item) -> str | None:
 def _summaries(labels: Sequence[str], probs: Probs) -> list[_Summary]:
     """Per row of ``probs``: its label, its scores rounded to 4 places, its top probability."""
     tops: list[int] = probs.argmax(axis=1).tolist()
+    exact = probs.astype(np.float64)
     return [
-        (labels[top], tuple([round(p, 4) for p in row]), row[top])
-        for top, row in zip(tops, probs.tolist(), strict=True)
+        (labels[top], tuple(rounded), row[top])
+        for top, row, rounded in zip(tops, exact.tolist(), np.round(exact, 4).tolist(), strict=True)
     ]
