@@ -47,7 +47,7 @@ def test_contract(step: LanguageEnricher) -> None:
     assert isinstance(step, Enricher)
     assert (step.name, step.version, step.requires, step.produces) == (
         "language",
-        "2",
+        "3",
         (),
         ("lang",),
     )

@@ -473,8 +473,10 @@ class LanguageEnricher:
         language) go to lingua, and :func:`combine_declared` weighs the declared language.
         The rules run on the probability matrix with numpy, no per-post loop over languages.
 
-        A decision depends on the text and the declared language alone, so each distinct pair
-        is decided once and remembered (retweets and copied texts are common). lingua's
+        A decision depends on the text, the declared language and (for an unsure post under
+        the stream prior) the stream's languages so far; each distinct pair is decided once
+        and remembered (retweets and copied texts are common), so a repeated text keeps its
+        first decision while the memo holds it. lingua's
         confidences themselves vary in the last bits from call to call (its multi-threaded
         and single-text paths, and repeated calls, differ by up to ~1e-15)."""
         decl = list(declared) if declared is not None else [None] * len(texts)
