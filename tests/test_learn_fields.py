@@ -83,3 +83,56 @@ def test_sql_filters_read_the_pipeline_labels(ws: Workspace) -> None:
     assert {p.id for p in ws.search("lang:fi")} == {"twitter:1"}
     assert {p.id for p in ws.search("sentiment:negative")} == {"twitter:1", "twitter:3"}
     assert {p.id for p in ws.search("coffee AND NOT sentiment:negative")} == {"twitter:2"}
+
+
+class FakeEmotion:
+    """Top emotion "anger" (with "disgust" too) for texts with "awful", else "none"."""
+
+    name, version, requires, produces = "emotion", "1", (), ("emotion", "emotions")
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        out = []
+        for i in batch:
+            angry = "awful" in i.post.text
+            out.append(
+                Result(
+                    {
+                        "emotion": "anger" if angry else "none",
+                        "emotions": ["anger", "disgust"] if angry else [],
+                    },
+                    0.7,
+                )
+            )
+        return out
+
+
+def test_emotion_none_reads_the_top_emotion(ws: Workspace) -> None:
+    # "emotions" (every emotion over its threshold) never holds "none": emotion:none is the
+    # posts whose top emotion is none, in SQL and in memory alike
+    import_posts(
+        ws,
+        [
+            make_post("1", "awful coffee", when=T0),
+            make_post("2", "a coffee", when=T0),
+            make_post("3", "another coffee", when=T0),
+        ],
+    )
+    Pipeline([FakeEmotion()]).run(ws.store)
+    assert {p.id for p in ws.search("emotion:none")} == {"twitter:2", "twitter:3"}
+    assert {p.id for p in ws.search("emotion:disgust")} == {"twitter:1"}
+    assert ws.count("emotion:none OR emotion:anger") == 3
+    post = make_post("4", "plain")
+    fields = workspace_fields()
+    assert parse("emotion:none", fields).matches(
+        PostView(post, extra={"emotion": "none", "emotions": []})
+    )
+    assert not parse("emotion:none", fields).matches(
+        PostView(post, extra={"emotion": "joy", "emotions": ["joy"]})
+    )
+
+
+def test_topic_numbers_are_read_as_numbers() -> None:
+    fields = workspace_fields()
+    post = make_post("1", "x")
+    assert parse("topic:007", fields).matches(PostView(post, extra={"topic": "7"}))
+    assert not parse("topic:70", fields).matches(PostView(post, extra={"topic": "7"}))

@@ -270,3 +270,32 @@ def test_stream_prior_needs_two_languages_and_a_share() -> None:
     assert step.stream_languages == frozenset({"en", "pt"})
     # accurate mode weighs every candidate with lingua: no prior
     assert not LanguageEnricher(mode="accurate").stream_prior
+
+
+def test_version_names_the_settings_that_change_decisions() -> None:
+    # stored posts decided under other settings are re-decided by the next enrich
+    assert LanguageEnricher().version == "3"
+    assert LanguageEnricher(mode="accurate").version == "3+accurate"
+    assert LanguageEnricher(lingua_models="trigram").version == "3+trigram"
+    assert LanguageEnricher(stream_prior=False).version == "3+noprior"
+    assert LanguageEnricher(["fi", "en"]).version == "3+langs=en,fi"
+    assert LanguageEnricher.version == "3"
+
+
+def test_changed_language_settings_make_stored_posts_pending(tmp_path: Path) -> None:
+    from socialloop.learn.pipeline import Pipeline
+    from socialloop.listen.importer import import_posts
+    from socialloop.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    posts = [
+        Post("twitter", str(i), text, datetime(2024, 1, 1, tzinfo=UTC))
+        for i, text in enumerate(CLEAR_EN + CLEAR_PT)
+    ]
+    import_posts(ws, posts)
+    default = Pipeline([LanguageEnricher()])
+    assert default.run(ws.store).steps[0].processed == len(posts)
+    assert default.pending(ws.store, default.steps[0], None) == 0
+    for changed in (LanguageEnricher(stream_prior=False), LanguageEnricher(["en", "pt"])):
+        assert Pipeline([changed]).pending(ws.store, changed, None) == len(posts)
+    ws.close()

@@ -58,15 +58,22 @@ def label_field(
     summary: str,
     *,
     source: str | None = None,
+    none_source: str | None = None,
     pattern: str | None = None,
     expected: str | None = None,
 ) -> FieldDef:
     """A filter ``name:LABEL`` on the labels an enrichment step produced for the field
-    ``source`` (default ``name``); ``labels`` is the closed set of values (None: any value
-    that fully matches the regular expression ``pattern``, described by ``expected``)."""
+    ``source`` (default ``name``; ``none_source``: the field ``name:none`` reads instead, for a
+    multi-label field that never holds "none"); ``labels`` is the closed set of values (None:
+    any value that fully matches the regular expression ``pattern``, described by
+    ``expected``). Numbers are read as numbers (``topic:01`` is ``topic:1``)."""
     allowed = tuple(labels) if labels is not None else None
-    field = source or name
     shape = re.compile(pattern) if pattern is not None else None
+
+    def field_of(value: str) -> str:
+        if value == "none" and none_source is not None:
+            return none_source
+        return source or name
 
     def normalize(raw: str) -> str:
         value = raw.strip().lower()
@@ -79,13 +86,14 @@ def label_field(
             )
         if shape is not None and not shape.fullmatch(value):
             raise ValueError(f"{value!r} is not {expected or 'a valid ' + name}")
-        return value
+        return str(int(value)) if value.isascii() and value.isdigit() else value
 
     def matcher(value: str) -> Predicate:
+        field = field_of(value)
         return lambda view: _extra_has(field, value, view)
 
     def sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
-        return _has_label(field, value, ctx)
+        return _has_label(field_of(value), value, ctx)
 
     example = f"{name}:{allowed[0]}" if allowed else f"{name}:value"
     return FieldDef(name, summary, example, normalize, matcher, sql)
@@ -139,8 +147,9 @@ def enrichment_fields() -> tuple[FieldDef, ...]:
         label_field(
             "emotion",
             EMOTIONS,
-            "an emotion the post expresses (any above its threshold)",
+            "an emotion the post expresses (any above its threshold); emotion:none, none",
             source="emotions",
+            none_source="emotion",
         ),
         label_field("intent", INTENTS, "an intent of the post (several may apply)"),
         label_field("moment", MOMENTS, "the micro-moment: I want to know / go / do / buy"),

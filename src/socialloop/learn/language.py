@@ -341,6 +341,17 @@ class LanguageEnricher:
         self.low_accuracy_lingua = mode == "fast" and lingua_models == "trigram"
         # the stream prior (fast mode): languages py3langid decided alone so far, and how often
         self.stream_prior = stream_prior and mode == "fast"
+        # stored decisions made under other settings are re-decided: the version names them
+        self.version = type(self).version + "".join(
+            part
+            for part, on in (
+                ("+accurate", mode == "accurate"),
+                ("+trigram", self.low_accuracy_lingua),
+                ("+noprior", mode == "fast" and not stream_prior),
+                (f"+langs={','.join(sorted(self.languages))}", languages is not None),
+            )
+            if on
+        )
         self.stream_floor = stream_floor
         self._stream_counts: dict[str, int] = {}
         self._stream_total = 0
