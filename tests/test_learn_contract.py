@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from socialloop.config import Settings
-from socialloop.learn.base import Enricher, Item, Result
+from socialloop.learn.base import PER_BRAND_STEPS, Enricher, Item, Result
 from socialloop.learn.pipeline import order_steps
 from socialloop.learn.steps import STEP_FACTORIES, build_steps
 from tests.conftest import make_post
@@ -66,8 +66,19 @@ def test_one_result_per_item_with_every_produced_field(step: Enricher) -> None:
         assert all(isinstance(v, dict) for v in res.brand_values.values())
 
 
+def test_brand_values_only_from_the_per_brand_steps(step: Enricher) -> None:
+    # a brand added or widened later gets its labels from exactly these steps
+    results = step.enrich(items())
+    labels_brands = any(res.brand_values for res in results)
+    assert labels_brands == (step.name in PER_BRAND_STEPS), step.name
+    if labels_brands:
+        assert set(results[0].brand_values) == {"Brewhaven"}
+
+
 def test_batches_are_independent(step: Enricher) -> None:
-    """A post's result does not depend on which other posts share its batch."""
+    """A post's result does not depend on which other posts share its batch (the language
+    step's stream prior makes an unsure post depend on the posts seen before it; the step
+    remembers a text's first decision)."""
     batch = items()
     together = step.enrich(batch)
     alone = [step.enrich([item])[0] for item in batch]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialloop.config import CONFIG_FILE, Settings, load_settings, write_default_config
 from socialloop.errors import InvalidValue, WorkspaceExists, WorkspaceNotFound
+from socialloop.learn.base import PER_BRAND_STEPS
 from socialloop.models import Brand, Post, normalise_account
 from socialloop.query import BUILTIN_FIELDS, FieldRegistry, Query, parse
 from socialloop.query.matcher import Needles, Predicate, needles
@@ -286,7 +287,7 @@ class Workspace:
         )
         self._matchers = None
         assert brand.id is not None
-        return brand, self.store.rematch_brand(brand.id, self.to_sql(compiled))
+        return brand, self.store.rematch_brand(brand.id, self.to_sql(compiled), PER_BRAND_STEPS)
 
     def edit_brand(
         self,
@@ -314,7 +315,7 @@ class Workspace:
         matched = None
         if compiled is not None:
             assert brand.id is not None
-            matched = self.store.rematch_brand(brand.id, self.to_sql(compiled))
+            matched = self.store.rematch_brand(brand.id, self.to_sql(compiled), PER_BRAND_STEPS)
         return brand, matched
 
     def remove_brand(self, name: str) -> None:

@@ -12,6 +12,8 @@ from rich.text import Text
 
 from socialloop.cli.app import open_workspace, workspace_option
 from socialloop.cli.output import print_posts
+from socialloop.models import Brand
+from socialloop.workspace import Workspace
 
 
 @click.group("brand")
@@ -68,6 +70,7 @@ def brand_add(
         )
         kind = "competitor" if brand.competitor else "brand"
         click.echo(f"Added {kind} {brand.name!r}: {matched:,} stored posts match.")
+        _unscored_hint(ws, brand)
 
 
 @brand_group.command("list")
@@ -166,6 +169,20 @@ def brand_edit(
         if matched is not None:
             msg += f" Rematched: {matched:,} stored posts match."
         click.echo(msg)
+        if matched is not None:
+            _unscored_hint(ws, brand)
+
+
+def _unscored_hint(ws: Workspace, brand: Brand) -> None:
+    """Say how many matching posts carry no sentiment toward the brand yet, and the fix."""
+    assert brand.id is not None
+    unscored = ws.store.brand_unscored(brand.id)
+    if unscored:
+        verb = "has" if unscored == 1 else "have"
+        click.echo(
+            f"{unscored:,} of them {verb} no sentiment toward {brand.name!r} yet: "
+            "`socialloop enrich` scores them."
+        )
 
 
 @brand_group.command("remove")

@@ -57,6 +57,12 @@ class Enricher(Protocol):
     def enrich(self, batch: Sequence[Item]) -> list[Result]: ...
 
 
+#: The registered steps that label a post toward each brand it matches
+#: (``Result.brand_values``): when a brand's matches change, their stored results on the
+#: posts it newly matches are redone by the next enrichment (``Store.rematch_brand``).
+PER_BRAND_STEPS: tuple[str, ...] = ("sentiment",)
+
+
 @runtime_checkable
 class StoreBound(Protocol):
     """A step whose output depends on stored state besides the post (the topic step: the

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     and_,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -38,7 +39,9 @@ from socialloop.store.plan import count_stmt, newest_pks
 from socialloop.store.rows import dialect_insert
 from socialloop.store.schema import (
     authors,
+    brand_labels,
     brands,
+    enrichments,
     import_runs,
     interactions,
     post_brands,
@@ -46,6 +49,19 @@ from socialloop.store.schema import (
     sources,
 )
 from socialloop.store.writer import UpsertResult, derive_threads, upsert_posts
+
+#: The version a stored enrichment gets when it must be redone (no step has it).
+STALE_VERSION = ""
+
+
+def _unscored(brand_id: int) -> Select[Any]:
+    """The posts ``brand_id`` matches that carry no label toward it."""
+    return select(post_brands.c.post_pk).where(
+        post_brands.c.brand_id == brand_id,
+        ~exists().where(
+            brand_labels.c.brand_id == brand_id, brand_labels.c.post_pk == post_brands.c.post_pk
+        ),
+    )
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -464,23 +480,54 @@ class Store:
                 delete(post_brands).where(post_brands.c.post_pk.in_(post_pks[i : i + 500]))
             )
 
-    def rematch_brand(self, brand_id: int, where: ColumnElement[bool]) -> int:
-        """Recompute one brand's matches over every stored post (set-based, in SQL)."""
+    def rematch_brand(
+        self, brand_id: int, where: ColumnElement[bool], per_brand_steps: Sequence[str] = ()
+    ) -> int:
+        """Recompute one brand's matches over every stored post (set-based, in SQL).
+
+        The labels toward the brand follow its matches: those of posts it no longer matches
+        are dropped, and on posts it newly matches the stored results of ``per_brand_steps``
+        (the enrichment steps that label posts toward each brand) are marked stale, so the
+        next enrichment scores them toward it (:meth:`brand_unscored` counts them)."""
         with self.begin() as conn:
             conn.execute(delete(post_brands).where(post_brands.c.brand_id == brand_id))
             sel = select(literal(brand_id, posts.c.pk.type), posts.c.pk).where(where)
             conn.execute(insert(post_brands).from_select(["brand_id", "post_pk"], sel))
+            matched = post_brands.c.post_pk == brand_labels.c.post_pk
+            conn.execute(
+                delete(brand_labels).where(
+                    brand_labels.c.brand_id == brand_id,
+                    ~exists().where(post_brands.c.brand_id == brand_id, matched),
+                )
+            )
+            if per_brand_steps:
+                conn.execute(
+                    update(enrichments)
+                    .where(
+                        enrichments.c.step.in_(list(per_brand_steps)),
+                        enrichments.c.post_pk.in_(_unscored(brand_id)),
+                    )
+                    .values(version=STALE_VERSION)
+                )
             return int(
                 conn.execute(
                     select(func.count()).where(post_brands.c.brand_id == brand_id)
                 ).scalar_one()
             )
 
+    def brand_unscored(self, brand_id: int) -> int:
+        """Posts the brand matches that carry no label toward it yet (not enriched since the
+        brand matched them)."""
+        with self.begin() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(_unscored(brand_id).subquery())
+                ).scalar_one()
+            )
+
     def brand_label_counts(self, field: str) -> dict[int, dict[str, int]]:
         """Per brand, how many posts carry each label of ``field`` toward that brand (e.g.
         the sentiment toward each brand)."""
-        from socialloop.store.schema import brand_labels
-
         stmt = (
             select(brand_labels.c.brand_id, brand_labels.c.label, func.count())
             .where(brand_labels.c.field == field)

@@ -1,0 +1,90 @@
+"""Labels toward a brand follow its matches: a brand added or widened after enrichment gets
+its posts scored toward it by the next enrichment, and a narrowed one loses the labels of the
+posts it no longer matches (real store, real language and sentiment steps)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from socialloop.cli.main import cli
+from socialloop.learn.language import LanguageEnricher
+from socialloop.learn.pipeline import Pipeline
+from socialloop.learn.sentiment import SentimentEnricher
+from socialloop.listen.importer import import_posts
+from socialloop.workspace import Workspace
+from tests.conftest import make_post
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+TEXTS = [
+    "Acme makes a wonderful latte, I love it",
+    "This latte was awful and cold, never again",
+    "Nothing to see here, just a walk in the park",
+]
+
+
+def _scored(ws: Workspace, brand_id: int) -> int:
+    return sum(ws.store.brand_label_counts("sentiment").get(brand_id, {}).values())
+
+
+def test_added_widened_and_narrowed_brands(ws: Workspace) -> None:
+    import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(TEXTS)])
+    acme, matched = ws.add_brand("Acme", "acme")
+    assert matched == 1 and acme.id is not None
+    pipeline = Pipeline([LanguageEnricher(), SentimentEnricher()])
+    pipeline.run(ws.store)
+    assert _scored(ws, acme.id) == 1 and ws.store.brand_unscored(acme.id) == 0
+
+    # a brand added after the posts were enriched: both latte posts are due for sentiment
+    latte, matched = ws.add_brand("Latte", "latte")
+    assert matched == 2 and latte.id is not None
+    assert _scored(ws, latte.id) == 0 and ws.store.brand_unscored(latte.id) == 2
+    language, sentiment = pipeline.steps
+    assert pipeline.pending(ws.store, sentiment) == 2
+    assert pipeline.pending(ws.store, language) == 0
+    report = pipeline.run(ws.store)
+    assert {s.name: s.processed for s in report.steps} == {"language": 0, "sentiment": 2}
+    counts = ws.store.brand_label_counts("sentiment")
+    assert counts[latte.id] == {"positive": 1, "negative": 1}
+    assert counts[acme.id] == {"positive": 1}  # the other brand's labels stay
+    assert ws.store.brand_unscored(latte.id) == 0
+    assert pipeline.pending(ws.store, sentiment) == 0
+
+    # narrowed: the post it no longer matches loses its label toward it, nothing to redo
+    _, matched = ws.edit_brand("Latte", query="awful")
+    assert matched == 1
+    assert ws.store.brand_label_counts("sentiment")[latte.id] == {"negative": 1}
+    assert ws.store.brand_unscored(latte.id) == 0
+    assert pipeline.pending(ws.store, sentiment) == 0
+
+    # widened: only the newly matched post is due
+    _, matched = ws.edit_brand("Latte", query="latte OR park")
+    assert matched == 3
+    assert ws.store.brand_unscored(latte.id) == 2
+    assert pipeline.pending(ws.store, sentiment) == 2
+    pipeline.run(ws.store)
+    assert _scored(ws, latte.id) == 3
+
+
+def test_brand_add_says_what_to_run(tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = tmp_path / "ws"
+    assert runner.invoke(cli, ["init", str(root)]).exit_code == 0
+    with Workspace.open(root) as ws:
+        import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(TEXTS)])
+    res = runner.invoke(
+        cli, ["brand", "add", "Latte", "--query", "latte", "--workspace", str(root)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "2 stored posts match" in res.output
+    assert "2 of them have no sentiment toward 'Latte' yet" in res.output
+    assert "socialloop enrich" in res.output
+    res = runner.invoke(cli, ["enrich", "--workspace", str(root)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        cli, ["brand", "edit", "Latte", "--query", "awful", "--workspace", str(root)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "no sentiment toward" not in res.output
