@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from socialloop.learn.pipeline import Pipeline
 
 
+#: Query fields computed by enrichment, which brand queries cannot use (``lang:`` may: before
+#: enrichment it reads the platform's declared language).
+BRAND_QUERY_REFUSED = frozenset({"sentiment", "emotion", "intent", "moment", "stage", "topic"})
+
+
 @dataclass(frozen=True, slots=True)
 class BrandMatcher:
     """A brand with its compiled query, for matching a stream of posts in memory."""
@@ -160,6 +165,20 @@ class Workspace:
     def parse_query(self, text: str) -> Query:
         return parse(text, self.fields)
 
+    def parse_brand_query(self, text: str) -> Query:
+        """A brand's query: what mentions the brand. Enrichment labels are refused (a brand
+        is matched when its posts are imported, before they are enriched)."""
+        query = self.parse_query(text)
+        labels = sorted(query.fields_used & BRAND_QUERY_REFUSED)
+        if labels:
+            used = ", ".join(f"{name}:" for name in labels)
+            raise InvalidValue(
+                f"a brand query cannot filter on enrichment labels ({used}): brands are "
+                "matched when posts are imported, before they are enriched. Define the brand by "
+                "what mentions it and filter its posts by label in searches instead"
+            )
+        return query
+
     @property
     def sql_context(self) -> SqlContext:
         """What queries compile against: the store's tables and the text-search backend of
@@ -274,7 +293,7 @@ class Workspace:
         accounts: Sequence[str] = (),
     ) -> tuple[Brand, int]:
         """Create a brand and match it against every stored post; returns (brand, matches)."""
-        compiled = self.parse_query(query)  # validate before writing anything
+        compiled = self.parse_brand_query(query)  # validate before writing anything
         brand = self.store.add_brand(
             Brand(
                 name=name,
@@ -301,7 +320,7 @@ class Workspace:
         accounts: Sequence[str] | None = None,
     ) -> tuple[Brand, int | None]:
         """Change a brand; when its query changes, rematch all stored posts."""
-        compiled = self.parse_query(query) if query is not None else None
+        compiled = self.parse_brand_query(query) if query is not None else None
         brand = self.store.update_brand(
             name,
             name=new_name,
