@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import orjson
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 pytest.importorskip("onnxruntime", reason="accurate mode needs the 'accurate' extra")
 
 from socialloop.cli.main import cli
 from socialloop.config import Settings
-from socialloop.learn.accurate import MODEL_DIR, AccurateUnavailable, TransformerHeads
+from socialloop.learn.accurate import MODEL_DIR, MODEL_FILES, AccurateUnavailable, TransformerHeads
 from socialloop.learn.emotion import EmotionEnricher
 from socialloop.learn.sentiment import SentimentEnricher
 from socialloop.learn.steps import build_steps
@@ -78,14 +80,197 @@ def test_accurate_settings_build_steps_sharing_one_transformer(tmp_path: Path) -
     assert fast[0].version == "5"  # switching modes re-runs the step on every post
 
 
-def test_missing_model_says_how_to_get_it(tmp_path: Path) -> None:
-    with pytest.raises(AccurateUnavailable, match=r"train_accurate\.py"):
-        TransformerHeads(tmp_path)
+@pytest.fixture(scope="module")
+def shipped_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the shipped model folder, for tests that break one file of their own copy."""
+    folder = tmp_path_factory.mktemp("model") / "accurate"
+    shutil.copytree(MODEL_DIR, folder)
+    return folder
+
+
+def _broken(shipped: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the model folder (hard links: the shipped copy is never written)."""
+    folder = tmp_path / "accurate"
+    shutil.copytree(shipped, folder, copy_function=os.link)
+    return folder
+
+
+def _replace(path: Path, data: bytes) -> None:
+    path.unlink()  # a new file: the hard-linked original keeps its bytes
+    path.write_bytes(data)
+
+
+def test_missing_model_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(AccurateUnavailable, match=r"folder .* does not exist") as info:
+        TransformerHeads(tmp_path / "nowhere")
+    assert info.value.problems == {".": "missing"}
+    assert info.value.folder == str(tmp_path / "nowhere") and info.value.packages == ()
+
+
+@pytest.mark.parametrize("name", MODEL_FILES)
+def test_each_missing_model_file_is_named(shipped_copy: Path, tmp_path: Path, name: str) -> None:
+    folder = _broken(shipped_copy, tmp_path)
+    (folder / name).unlink()
+    with pytest.raises(AccurateUnavailable, match=rf"{re.escape(name)} is missing") as info:
+        TransformerHeads(folder)
+    assert info.value.problems == {name: "missing"}
+    assert str(folder) in str(info.value)
+
+
+def test_every_missing_file_is_named_at_once(tmp_path: Path) -> None:
     partial = tmp_path / "partial"
     partial.mkdir()
     shutil.copy(MODEL_DIR / "accurate.json", partial / "accurate.json")
-    with pytest.raises(AccurateUnavailable, match="fast mode"):
+    with pytest.raises(AccurateUnavailable) as info:
         TransformerHeads(partial)
+    assert info.value.problems == {"accurate.onnx": "missing", "tokenizer.json": "missing"}
+    assert "accurate.onnx is missing; tokenizer.json is missing" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "the file is empty"),
+        (b"{not json", "Expecting property name"),
+        (b'{"sentiment_labels": ["negative", "neutral", "positive"]}', "no emotion_labels list"),
+        (b"[1, 2]", "not a JSON object"),
+    ],
+)
+def test_an_unreadable_metadata_file_is_named(
+    shipped_copy: Path, tmp_path: Path, data: bytes, problem: str
+) -> None:
+    folder = _broken(shipped_copy, tmp_path)
+    _replace(folder / "accurate.json", data)
+    with pytest.raises(AccurateUnavailable, match=r"accurate[.]json is unreadable") as info:
+        TransformerHeads(folder)
+    assert problem in info.value.problems["accurate.json"]
+
+
+def test_a_truncated_onnx_graph_is_named_when_it_loads(shipped_copy: Path, tmp_path: Path) -> None:
+    folder = _broken(shipped_copy, tmp_path)
+    _replace(folder / "accurate.onnx", (shipped_copy / "accurate.onnx").read_bytes()[:1_000_000])
+    heads = TransformerHeads(folder)  # the graph loads on the first batch (plans need no load)
+    with pytest.raises(AccurateUnavailable, match=r"accurate[.]onnx is unreadable") as info:
+        heads.probs(["what a lovely morning"])
+    assert list(info.value.problems) == ["accurate.onnx"]
+    assert "INVALID_PROTOBUF" in info.value.problems["accurate.onnx"]
+    assert str(folder / "accurate.onnx") not in info.value.problems["accurate.onnx"]
+    assert info.value.__cause__ is not None  # the runtime's own error stays attached
+
+
+def test_a_corrupt_tokenizer_is_named_when_it_loads(shipped_copy: Path, tmp_path: Path) -> None:
+    folder = _broken(shipped_copy, tmp_path)
+    _replace(folder / "tokenizer.json", b'{"version": "1.0", "model": 42}')
+    heads = TransformerHeads(folder)
+    with pytest.raises(AccurateUnavailable, match=r"tokenizer[.]json is unreadable") as info:
+        heads.probs(["what a lovely morning"])
+    assert list(info.value.problems) == ["tokenizer.json"]
+
+
+def test_a_file_removed_after_the_check_is_named_missing(
+    shipped_copy: Path, tmp_path: Path
+) -> None:
+    folder = _broken(shipped_copy, tmp_path)
+    heads = TransformerHeads(folder)
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(AccurateUnavailable) as info:
+        heads.probs(["hello"])
+    assert info.value.problems == {"tokenizer.json": "missing"}
+
+
+def _eval_sentiment(tmp_path: Path) -> list[str]:
+    folder = tmp_path / "sentiment"
+    folder.mkdir(parents=True)
+    (folder / "test_text.txt").write_text("I love it!\nTerrible, the worst.\nOpens at nine.\n")
+    (folder / "test_labels.txt").write_text("2\n0\n1\n")
+    (folder / "mapping.txt").write_text("0\tnegative\n1\tneutral\n2\tpositive\n")
+    return ["eval", "sentiment", "--data", str(folder), "--format", "tweeteval"]
+
+
+def _remedy_output(res: Result) -> str:
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output
+    assert isinstance(res.exception, SystemExit), res.exception
+    out = " ".join(res.output.split())  # the console wraps long lines
+    assert "pip install --force-reinstall socialloop" in out and "pip install -e ." in out
+    assert "python training/train_accurate.py" in out
+    assert 'mode = "fast"' in out and "SOCIALLOOP_ENRICH_MODE=fast" in out
+    assert "--mode fast" in out
+    return out
+
+
+@pytest.mark.parametrize("broken", ["folder", "tokenizer", "truncated"])
+def test_eval_with_a_partly_installed_model_prints_a_remedy(
+    shipped_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    folder = _broken(shipped_copy, tmp_path)
+    if broken == "folder":
+        shutil.rmtree(folder)
+    elif broken == "tokenizer":
+        (folder / "tokenizer.json").unlink()
+    else:
+        _replace(folder / "accurate.onnx", (shipped_copy / "accurate.onnx").read_bytes()[:10_000])
+    monkeypatch.setattr("socialloop.learn.accurate.MODEL_DIR", folder)
+    res = CliRunner().invoke(cli, [*_eval_sentiment(tmp_path), "--mode", "accurate"])
+    out = _remedy_output(res)
+    assert "Accurate mode cannot run" in out
+    expected = {
+        "folder": "does not exist",
+        "tokenizer": "tokenizer.json is missing",
+        "truncated": "accurate.onnx is unreadable",
+    }[broken]
+    assert expected in out
+    res = CliRunner().invoke(cli, [*_eval_sentiment(tmp_path / "fast"), "--mode", "fast"])
+    assert res.exit_code == 0, res.output  # the fast mode, as the remedy says, still works
+
+
+def test_enrich_with_a_truncated_model_keeps_the_posts_and_prints_a_remedy(
+    shipped_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialloop.config import CONFIG_FILE
+    from socialloop.workspace import Workspace
+    from tests.conftest import make_post
+
+    folder = _broken(shipped_copy, tmp_path)
+    _replace(folder / "accurate.onnx", b"\x08\x07truncated")
+    monkeypatch.setattr("socialloop.learn.accurate.MODEL_DIR", folder)
+    root = tmp_path / "ws"
+    Workspace.init(root).close()
+    cfg = root / CONFIG_FILE
+    cfg.write_text(cfg.read_text().replace('mode = "fast"', 'mode = "accurate"'))
+    posts = tmp_path / "posts.jsonl"
+    posts.write_bytes(orjson.dumps(make_post("1", "Love the new latte!").to_dict()) + b"\n")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["import", str(posts), "--workspace", str(root)])
+    assert res.exit_code == 0 and res.exception is None, res.output
+    assert "Enrichment skipped" in res.output and "accurate.onnx is unreadable" in res.output
+    with Workspace.open(root, environ={}) as ws:
+        assert ws.store.stats()["posts"] == 1
+    _remedy_output(runner.invoke(cli, ["enrich", "--workspace", str(root)]))
+    res = runner.invoke(
+        cli, ["enrich", "--workspace", str(root)], env={"SOCIALLOOP_ENRICH_MODE": "fast"}
+    )
+    assert res.exit_code == 0, res.output
+
+
+def test_missing_runtime_remedy_names_the_extra() -> None:
+    from socialloop.cli.app import remedy
+
+    exc = AccurateUnavailable(
+        "accurate mode needs the onnxruntime and tokenizers packages (tokenizers not installed)",
+        folder=str(MODEL_DIR),
+        packages=("tokenizers",),
+    )
+    text = remedy(exc)
+    assert "pip install 'socialloop[accurate]'" in text and "--mode fast" in text
+    assert "--force-reinstall" not in text  # the model files are fine
+
+
+def test_library_messages_carry_no_cli_wording(tmp_path: Path) -> None:
+    with pytest.raises(AccurateUnavailable) as info:
+        TransformerHeads(tmp_path / "nowhere")
+    message = str(info.value)
+    assert "pip" not in message and "--mode" not in message and "train_accurate" not in message
 
 
 def test_eval_accurate_mode_from_the_cli(tmp_path: Path) -> None:

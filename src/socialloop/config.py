@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from socialloop.errors import ConfigError
+from socialloop.errors import ConfigError, InvalidSetting
 
 CONFIG_FILE = "socialloop.toml"
 DEFAULT_DB_FILE = "socialloop.db"
 
 TEMPLATE = """\
-# socialloop workspace settings. Environment variables SOCIALLOOP_<KEY> override them
-# (e.g. SOCIALLOOP_DATABASE_URL).
+# socialloop workspace settings (docs/settings.md). Three environment variables override keys
+# here: SOCIALLOOP_DATABASE_URL ([store] database_url), SOCIALLOOP_BATCH_SIZE ([import]
+# batch_size) and SOCIALLOOP_ENRICH_MODE ([learn] mode).
 
 [workspace]
 name = "{name}"
@@ -49,7 +50,7 @@ language_models = "full"
 # in (at least 1 in 1,000 of them), which spares loading dozens of lingua models; "none":
 # among every language py3langid ranks high (slower to start, each post decided on its own)
 language_prior = "stream"
-# worker processes for `socialloop enrich`
+# worker processes for `socialloop enrich` (at least 1)
 workers = 1
 """
 
@@ -100,62 +101,143 @@ def _resolve_url(url: str, root: Path) -> str:
     return url
 
 
-def _get(table: Mapping[str, Any], key: str, kind: type, path: str) -> Any:
-    value = table.get(key)
-    if value is not None and not isinstance(value, kind):
-        raise ConfigError(f"{path}: '{key}' must be a {kind.__name__}, not {value!r}")
-    return value
+# environment variable -> the key it overrides (the only overrides there are)
+ENV_OVERRIDES = {
+    "SOCIALLOOP_DATABASE_URL": "store.database_url",
+    "SOCIALLOOP_BATCH_SIZE": "import.batch_size",
+    "SOCIALLOOP_ENRICH_MODE": "learn.mode",
+}
+TABLES = ("workspace", "store", "import", "learn")
+# every ISO 639-1 code, plus the older or longer codes the language step also reads as one
+# (in, iw, ji, jw, fil): a typo or a language name is caught when the settings load; whether
+# the detector knows the language is checked when the language step is built
+_ISO_CODES = """
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
+    cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho
+    hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv
+    kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr
+    nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq
+    sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh
+    yi yo za zh zu in iw ji jw fil"""
+ISO_639_1 = frozenset(_ISO_CODES.split())
+LANGUAGE_HINT = "use ISO 639-1 codes such as en, es, fi"
+_KINDS = {str: "string", int: "whole number", list: "list"}
+
+
+class _Reader:
+    """Reads typed keys of the parsed file; every error names the file and the dotted key."""
+
+    def __init__(self, path: Path, data: Mapping[str, Any]) -> None:
+        self.path = path
+        self.tables: dict[str, Mapping[str, Any]] = {}
+        for name in TABLES:
+            table = data.get(name, {})
+            if not isinstance(table, Mapping):
+                raise InvalidSetting(
+                    f"{path}: {name} must be a table (a [{name}] line with its keys below it), "
+                    f"not {table!r}",
+                    key=name,
+                    file=str(path),
+                )
+            self.tables[name] = table
+
+    def fail(self, key: str, problem: str) -> InvalidSetting:
+        return InvalidSetting(f"{self.path}: {key} {problem}", key=key, file=str(self.path))
+
+    def get(self, key: str, kind: type) -> Any:
+        """``table.key`` when present (None when absent); a value of another type is an error."""
+        table, _, name = key.partition(".")
+        value = self.tables[table].get(name)
+        wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        if value is not None and wrong:
+            raise self.fail(key, f"must be a {_KINDS.get(kind, kind.__name__)}, not {value!r}")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...], env: Mapping[str, str]) -> str:
+        """A string among ``allowed`` (the first is the default), from the environment when it
+        overrides ``key``, else from the file."""
+        variable = next((v for v, k in ENV_OVERRIDES.items() if k == key and env.get(v)), None)
+        value = env[variable] if variable else self.get(key, str)
+        if value is None:
+            return allowed[0]
+        if value in allowed:
+            return str(value)
+        expected = " or ".join(f'"{a}"' for a in allowed)
+        if variable:
+            raise InvalidSetting(
+                f"environment variable {variable} must be {expected}, not {value!r}",
+                key=key,
+                variable=variable,
+            )
+        raise self.fail(key, f"must be {expected}, not {value!r}")
+
+    def positive(self, key: str, default: int, env: Mapping[str, str]) -> int:
+        """A whole number >= 1, from the environment when it overrides ``key``."""
+        variable = next((v for v, k in ENV_OVERRIDES.items() if k == key and env.get(v)), None)
+        if variable:
+            try:
+                number = int(env[variable])
+            except ValueError:
+                number = None
+            if number is None or number < 1:
+                raise InvalidSetting(
+                    f"environment variable {variable} must be a whole number of at least 1, "
+                    f"not {env[variable]!r}",
+                    key=key,
+                    variable=variable,
+                )
+            return number
+        value = self.get(key, int)
+        if value is None:
+            return default
+        if value < 1:
+            raise self.fail(key, f"must be at least 1, not {value}")
+        return int(value)
+
+    def languages(self) -> tuple[str, ...]:
+        value = self.get("learn.languages", list) or []
+        if not all(isinstance(x, str) and x.strip() for x in value):
+            raise self.fail(
+                "learn.languages", f'must be a list of codes like ["en", "fi"], not {value!r}'
+            )
+        codes = tuple(dict.fromkeys(x.strip().lower() for x in value))
+        bad = [c for c in codes if c not in ISO_639_1]
+        if bad:
+            raise InvalidSetting(
+                f"{self.path}: learn.languages has {', '.join(map(repr, bad))}, "
+                f"not language code(s); {LANGUAGE_HINT}",
+                key="learn.languages",
+                file=str(self.path),
+            )
+        return codes
 
 
 def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``root/socialloop.toml`` and apply environment overrides."""
+    """Read ``root/socialloop.toml`` and apply environment overrides (:data:`ENV_OVERRIDES`).
+
+    A bad value is :class:`~socialloop.errors.InvalidSetting` naming the key and where it was
+    set (the file, or the environment variable)."""
     env = os.environ if environ is None else environ
     path = root / CONFIG_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    ws = data.get("workspace", {})
-    store = data.get("store", {})
-    imp = data.get("import", {})
-    name = _get(ws, "name", str, str(path)) or root.name
-    url = env.get("SOCIALLOOP_DATABASE_URL") or _get(store, "database_url", str, str(path))
+    read = _Reader(path, data)
+    name = read.get("workspace.name", str) or root.name
+    url = env.get("SOCIALLOOP_DATABASE_URL") or read.get("store.database_url", str)
     url = url or f"sqlite:///{DEFAULT_DB_FILE}"
-    batch = env.get("SOCIALLOOP_BATCH_SIZE") or _get(imp, "batch_size", int, str(path)) or 5000
-    try:
-        batch_size = int(batch)
-    except ValueError as exc:
-        raise ConfigError(f"batch_size must be an integer, not {batch!r}") from exc
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
-    rejects = _get(imp, "rejects_dir", str, str(path)) or "rejects"
-    learn = data.get("learn", {})
-    languages = _get(learn, "languages", list, str(path)) or []
-    if not all(isinstance(x, str) and x for x in languages):
-        raise ConfigError(f'{path}: learn.languages must be a list of codes like ["en", "fi"]')
-    mode = env.get("SOCIALLOOP_ENRICH_MODE") or _get(learn, "mode", str, str(path)) or "fast"
-    if mode not in ("fast", "accurate"):
-        raise ConfigError(f'{path}: learn.mode must be "fast" or "accurate", not {mode!r}')
-    workers = _get(learn, "workers", int, str(path)) or 1
-    lingua = _get(learn, "language_models", str, str(path)) or "full"
-    if lingua not in ("full", "trigram"):
-        raise ConfigError(
-            f'{path}: learn.language_models must be "full" or "trigram", not {lingua!r}'
-        )
-    prior = _get(learn, "language_prior", str, str(path)) or "stream"
-    if prior not in ("stream", "none"):
-        raise ConfigError(f'{path}: learn.language_prior must be "stream" or "none", not {prior!r}')
     return Settings(
         root=root,
         name=name,
         database_url=_resolve_url(url, root),
-        batch_size=batch_size,
-        rejects_dir=Path(rejects),
-        languages=tuple(x.lower() for x in languages),
-        enrich_mode=mode,
-        language_models=lingua,
-        language_prior=prior,
-        workers=max(1, workers),
+        batch_size=read.positive("import.batch_size", 5000, env),
+        rejects_dir=Path(read.get("import.rejects_dir", str) or "rejects"),
+        languages=read.languages(),
+        enrich_mode=read.choice("learn.mode", ("fast", "accurate"), env),
+        language_models=read.choice("learn.language_models", ("full", "trigram"), env),
+        language_prior=read.choice("learn.language_prior", ("stream", "none"), env),
+        workers=read.positive("learn.workers", 1, env),
         raw=data,
         environ=dict(env),
     )

@@ -228,3 +228,40 @@ class GraphNotBuilt(SocialloopError):
 class LexiconMissing(SocialloopError):
     """VADER's valence lexicon (data of the ``vaderSentiment`` package), which the bundled
     sentiment model weighs for English posts, cannot be read."""
+
+
+# -- Settings and accurate mode: facts for precise remedies -------------------------------------
+
+
+class InvalidSetting(ConfigError):
+    """One setting has a bad value. ``key`` is its dotted name in socialloop.toml
+    (``learn.mode``); ``file`` is the socialloop.toml it was read from, or ``variable`` the
+    ``SOCIALLOOP_*`` environment variable that set it (then the file is not to blame)."""
+
+    def __init__(
+        self, message: str, *, key: str, file: str | None = None, variable: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.file = file
+        self.variable = variable
+
+
+class AccurateUnavailable(SocialloopError):
+    """Accurate mode cannot run. ``folder`` is its model folder (shipped inside the package);
+    ``problems`` maps each model file that is missing or unreadable to what is wrong with it
+    (``"missing"``, ``"unreadable: ..."``; the folder itself is ``"."``); ``packages`` names the
+    runtime packages (the ``accurate`` extra) that are not installed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        folder: str = "",
+        problems: dict[str, str] | None = None,
+        packages: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.problems = dict(problems or {})
+        self.packages = packages

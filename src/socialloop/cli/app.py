@@ -18,11 +18,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from socialloop.errors import (
+    AccurateUnavailable,
     AlreadyExists,
     ConfigError,
     ExportError,
     GraphNotBuilt,
     ImportFormatError,
+    InvalidSetting,
     LexiconMissing,
     NotFound,
     PublishError,
@@ -67,6 +69,45 @@ def _listing(exc: SocialloopError) -> str | None:
     return None
 
 
+_FAST_MODE = (
+    'Or use the fast mode: `mode = "fast"` under [learn] in socialloop.toml, '
+    "SOCIALLOOP_ENRICH_MODE=fast in the environment, or `--mode fast` for `socialloop eval`."
+)
+
+
+def accurate_remedy(exc: AccurateUnavailable) -> str:
+    """What to do when accurate mode cannot run: reinstall (the model ships in the package),
+    install the extra, or switch to the fast mode."""
+    lines = [f"Accurate mode cannot run: {str(exc).rstrip('.')}."]
+    if exc.problems:
+        lines.append(
+            "The model ships inside the socialloop package, so this installation is incomplete: "
+            "reinstall it with `pip install --force-reinstall socialloop` (from a source "
+            "checkout: `pip install -e .`). A source checkout can also rebuild the model with "
+            '`python training/train_accurate.py` (see docs/models.md, "Accurate mode").'
+        )
+    if exc.packages:
+        lines.append(
+            "Install its runtime with `pip install 'socialloop[accurate]'` (from a source "
+            "checkout: `pip install -e '.[accurate]'`)."
+        )
+    lines.append(_FAST_MODE)
+    return "\n".join(lines)
+
+
+def settings_remedy(exc: InvalidSetting) -> str:
+    """Where to fix one bad setting: its environment variable, or its key in the file."""
+    if exc.variable:
+        return (
+            f"Invalid setting: {exc}\nSet {exc.variable} to a valid value, or unset it to use "
+            f"{exc.key} from socialloop.toml."
+        )
+    return (
+        f"Invalid setting: {exc}\nFix {exc.key} in {exc.file or 'socialloop.toml'}; "
+        "docs/settings.md describes every key and its values."
+    )
+
+
 def remedy(exc: SocialloopError) -> str:
     """The message a user sees for a library error: what happened and what to do."""
     if isinstance(exc, WorkspaceNotFound):
@@ -104,6 +145,10 @@ def remedy(exc: SocialloopError) -> str:
         )
     if isinstance(exc, ExportError):
         return str(exc)
+    if isinstance(exc, InvalidSetting):
+        return settings_remedy(exc)
+    if isinstance(exc, AccurateUnavailable):
+        return accurate_remedy(exc)
     if isinstance(exc, ConfigError):
         return f"Invalid settings: {exc}\nFix socialloop.toml or the SOCIALLOOP_* variables."
     if isinstance(exc, LexiconMissing):

@@ -12,14 +12,16 @@ Arabic, Spanish or Portuguese posts. The blend weight per language (``mix`` in
 the transformer's probability goes into the final one: high for English, low or zero where it
 does not help. Languages without a tuned weight use ``mix["*"]``.
 
-When the extra or the model files are missing, :class:`AccurateUnavailable` says how to get
-them; the fast mode keeps working.
+When the extra is not installed, or a model file is missing or cannot be loaded (a partial
+install), :class:`~socialloop.errors.AccurateUnavailable` names the packages or the files and
+what is wrong with each; the fast mode keeps working.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,16 +29,26 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from socialloop.errors import SocialloopError
+from socialloop.errors import AccurateUnavailable
 
 FloatArray = npt.NDArray[np.float64]
 Probs = npt.NDArray[np.floating[Any]]  # float32 (sentiment) or float64 (emotion) rows
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "accurate"
 BATCH = 64
+# what the model needs: the labels and blend weights, the ONNX graph, the tokenizer
+MODEL_FILES = ("accurate.json", "accurate.onnx", "tokenizer.json")
+RUNTIME = ("onnxruntime", "tokenizers")
 
-
-class AccurateUnavailable(SocialloopError):
-    """The accurate-mode model or its runtime is not installed."""
+__all__ = [
+    "MODEL_DIR",
+    "MODEL_FILES",
+    "AccurateUnavailable",
+    "BlendedModel",
+    "ProbaModel",
+    "Probs",
+    "TransformerHeads",
+    "blend",
+]
 
 
 class ProbaModel(Protocol):
@@ -55,21 +67,16 @@ class TransformerHeads:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or MODEL_DIR
-        meta_path = self.folder / "accurate.json"
-        model_path = self.folder / "accurate.onnx"
-        if not meta_path.is_file() or not model_path.is_file():
-            raise AccurateUnavailable(
-                f"the accurate-mode model is not in {self.folder}; train it with "
-                "`python training/train_accurate.py prepare` then `... train` (see docs/models.md)"
-                ", or use the fast mode"
-            )
-        missing = [m for m in ("onnxruntime", "tokenizers") if importlib.util.find_spec(m) is None]
-        if missing:
-            raise AccurateUnavailable(
-                f"accurate mode needs onnxruntime and tokenizers ({missing[0]} is missing): "
-                "pip install 'socialloop[accurate]', or use the fast mode"
-            )
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        problems = _file_problems(self.folder)
+        meta: dict[str, Any] = {}
+        if "accurate.json" not in problems and "." not in problems:
+            meta, problem = _read_meta(self.folder / "accurate.json")
+            if problem:
+                problems["accurate.json"] = problem
+        packages = tuple(m for m in RUNTIME if importlib.util.find_spec(m) is None)
+        if problems or packages:
+            raise _unavailable(self.folder, problems, packages)
+        self.meta = meta
         self.sentiment_labels = tuple(self.meta["sentiment_labels"])
         self.emotion_labels = tuple(self.meta["emotion_labels"])
         # the ONNX session and the tokenizer load on the first batch (a plan, such as
@@ -79,18 +86,27 @@ class TransformerHeads:
         self._cache: tuple[tuple[str, ...], FloatArray, FloatArray] | None = None
 
     def _load(self) -> None:
+        """Load the ONNX session and the tokenizer; a file that fails to load (truncated,
+        corrupt, removed since) is :class:`AccurateUnavailable` naming it."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # one core per worker, like every other step
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(self.folder / "accurate.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        onnx = self.folder / "accurate.onnx"
+        try:
+            session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own classes, all Exception
+            raise _unavailable(self.folder, {"accurate.onnx": _load_problem(onnx, exc)}) from exc
+        path = self.folder / "tokenizer.json"
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises a bare Exception
+            raise _unavailable(self.folder, {"tokenizer.json": _load_problem(path, exc)}) from exc
         tokenizer.enable_truncation(int(self.meta.get("max_len", 96)))
         tokenizer.no_padding()
+        self._session = session
         self._tokenizer = tokenizer
 
     def __getstate__(self) -> dict[str, Any]:
@@ -134,6 +150,67 @@ class TransformerHeads:
         """The transformer's share of the blended probability for ``task`` in ``lang``."""
         mix: dict[str, float] = self.meta.get("mix", {}).get(task, {})
         return float(mix.get(lang or "*", mix.get("*", 0.5)))
+
+
+def _file_problems(folder: Path) -> dict[str, str]:
+    """What is wrong with each model file that cannot be used as it is (empty: none)."""
+    if not folder.is_dir():
+        return {".": "missing"}
+    problems: dict[str, str] = {}
+    for name in MODEL_FILES:
+        path = folder / name
+        if not path.is_file():
+            problems[name] = "missing"
+        elif path.stat().st_size == 0:
+            problems[name] = "unreadable: the file is empty"
+    return problems
+
+
+def _read_meta(path: Path) -> tuple[dict[str, Any], str]:
+    """``accurate.json`` and, when it cannot be used, what is wrong with it."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return {}, f"unreadable: {exc}"
+    if not isinstance(meta, dict):
+        return {}, "unreadable: not a JSON object"
+    for key in ("sentiment_labels", "emotion_labels"):
+        labels = meta.get(key)
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(x, str) for x in labels)
+        ):
+            return {}, f"unreadable: no {key} list"
+    return meta, ""
+
+
+def _load_problem(path: Path, exc: Exception) -> str:
+    """A loader's exception as a short problem (its first line, at most 200 characters)."""
+    if not path.is_file():
+        return "missing"
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : ", "", text.replace(str(path), path.name))
+    return f"unreadable: {text[:200]}"
+
+
+def _unavailable(
+    folder: Path, problems: dict[str, str], packages: tuple[str, ...] = ()
+) -> AccurateUnavailable:
+    parts = []
+    if problems.get(".") == "missing":
+        parts.append(f"the accurate-mode model folder {folder} does not exist")
+    elif problems:
+        listed = "; ".join(f"{name} is {what}" for name, what in problems.items())
+        parts.append(f"the accurate-mode model in {folder} is incomplete: {listed}")
+    if packages:
+        parts.append(
+            f"accurate mode needs the {' and '.join(RUNTIME)} packages "
+            f"({', '.join(packages)} not installed)"
+        )
+    return AccurateUnavailable(
+        "; ".join(parts), folder=str(folder), problems=problems, packages=packages
+    )
 
 
 def blend(

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from socialloop.config import Settings
-from socialloop.errors import SocialloopError
+from socialloop.config import CONFIG_FILE, LANGUAGE_HINT, Settings
+from socialloop.errors import InvalidSetting, SocialloopError
 from socialloop.learn.base import Enricher
 from socialloop.learn.features import FeatureCache
 from socialloop.store import Store
@@ -34,16 +34,25 @@ class UnknownStep(SocialloopError):
 def _language(
     settings: Settings, store: Store | None, features: FeatureCache | None = None
 ) -> Enricher:
-    from socialloop.learn.language import LanguageEnricher
+    from socialloop.learn.language import LanguageEnricher, supported_languages
 
-    if settings.enrich_mode == "accurate":
-        return LanguageEnricher(languages=settings.languages or None, mode="accurate")
-    return LanguageEnricher(
-        languages=settings.languages or None,
-        mode="fast",
-        lingua_models="trigram" if settings.language_models == "trigram" else "full",
-        stream_prior=settings.language_prior != "none",
-    )
+    try:
+        if settings.enrich_mode == "accurate":
+            return LanguageEnricher(languages=settings.languages or None, mode="accurate")
+        return LanguageEnricher(
+            languages=settings.languages or None,
+            mode="fast",
+            lingua_models="trigram" if settings.language_models == "trigram" else "full",
+            stream_prior=settings.language_prior != "none",
+        )
+    except ValueError as exc:  # the settings are checked on load, so: codes it cannot detect
+        path = settings.root / CONFIG_FILE
+        raise InvalidSetting(
+            f"{path}: learn.languages: {exc}; {LANGUAGE_HINT} (the language step detects "
+            f"{len(supported_languages())} languages, listed in docs/settings.md)",
+            key="learn.languages",
+            file=str(path),
+        ) from exc
 
 
 def _sentiment(
