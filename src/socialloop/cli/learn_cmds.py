@@ -8,14 +8,23 @@ from typing import Any
 import click
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from socialloop.cli.app import open_workspace, parse_when, workspace_option
-from socialloop.learn.evaluate import TASKS, evaluate, read_dataset
+from socialloop.learn.base import Enricher
+from socialloop.learn.evaluate import TASKS, Dataset, evaluate, read_dataset
 from socialloop.learn.pipeline import EnrichReport, Pipeline
-from socialloop.learn.steps import DEFAULT_STEPS, build_steps
+from socialloop.learn.steps import DEFAULT_STEPS, build_steps, check_requires
 from socialloop.workspace import Workspace
 
 
@@ -29,7 +38,7 @@ def run_enrichment(
 ) -> EnrichReport:
     """Run the pipeline with a progress bar per step (on terminals)."""
     console = console or Console(stderr=True, highlight=False)
-    pipeline = Pipeline(build_steps(ws.settings, steps, ws.store))
+    pipeline = Pipeline(_selected(ws, steps))
     tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -52,6 +61,13 @@ def run_enrichment(
         )
 
 
+def _selected(ws: Workspace, names: list[str] | None) -> list[Enricher]:
+    """The named steps (default: all), checked to run together."""
+    chosen = build_steps(ws.settings, names, ws.store)
+    check_requires(chosen, ws.settings, ws.store)
+    return chosen
+
+
 def print_enrich_report(report: EnrichReport) -> None:
     for s in report.steps:
         rate = f"{s.posts_per_s:,.0f} posts/s" if s.processed else "up to date"
@@ -60,7 +76,7 @@ def print_enrich_report(report: EnrichReport) -> None:
 
 def print_enrich_plan(ws: Workspace, names: list[str] | None, since: str | None) -> None:
     """How many posts each step would process, without running it."""
-    pipeline = Pipeline(build_steps(ws.settings, names, ws.store))
+    pipeline = Pipeline(_selected(ws, names))
     when = parse_when(since, option="--since")
     posts = ws.store.count()
     due = [(s, pipeline.pending(ws.store, s, when)) for s in pipeline.steps]
@@ -102,7 +118,7 @@ def enrich_cmd(
     again is cheap. After an upgrade that changes a step's version, `--dry-run` says how many
     stored posts that step will process again.
     """
-    names = [s.strip() for s in steps.split(",") if s.strip()] if steps else None
+    names = [s.strip() for s in steps.split(",") if s.strip()] if steps is not None else None
     with open_workspace(workspace) as ws:
         if dry_run:
             print_enrich_plan(ws, names, since)
@@ -122,7 +138,7 @@ def enrich_cmd(
     "data_path",
     required=True,
     type=click.Path(exists=True, path_type=Path),
-    help="A TweetEval task folder, or a CSV / TSV file.",
+    help="A TweetEval task folder, or a CSV / TSV file (gzip, bzip2 or xz compressed too).",
 )
 @click.option(
     "--format",
@@ -130,13 +146,26 @@ def enrich_cmd(
     type=click.Choice(["auto", "tweeteval", "csv", "tsv"]),
     default="auto",
     show_default=True,
-    help="auto: a folder is TweetEval, .tsv is TSV, anything else CSV.",
+    help="auto: a folder is TweetEval, .tsv is TSV, and the delimiter of anything else is "
+    "sniffed from its header (, tab ; |). csv: comma, semicolon or pipe; tsv: tab.",
 )
 @click.option("--text-col", default=None, help="Text column name (index with --no-header).")
 @click.option("--label-col", default=None, help="Label column name (index with --no-header).")
-@click.option("--label-map", "label_map", multiple=True, help="RAW=LABEL,... gold label mapping.")
+@click.option(
+    "--label-map",
+    "label_map",
+    multiple=True,
+    help="RAW=LABEL,... gold label mapping (RAW matches in any case).",
+)
 @click.option("--no-header", is_flag=True, help="The CSV / TSV file has no header row.")
-@click.option("--mode", type=click.Choice(["fast", "accurate"]), default="fast", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["fast", "accurate"]),
+    default="fast",
+    show_default=True,
+    help="Which models to score: fast (the bundled linear models) or accurate (blended with "
+    'the transformer heads, as `enrich` runs them with [learn] mode = "accurate").',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_cmd(
     task: str,
@@ -154,20 +183,17 @@ def eval_cmd(
     complaint, question, purchase-intent, language or influence.
 
     Binary tasks read labels 1 / 0 (or true / false, yes / no); the language task reads ISO
-    639-1 codes; sentiment reads negative / neutral / positive. influence reads PeerIndex
-    pairwise CSV (docs/influence.md) and prints AUC and accuracy.
+    639-1 codes; sentiment reads negative / neutral / positive. One label per row. Macro
+    recall and F1 average over the classes that have gold rows (a positive / negative file
+    leaves neutral out, and says so). Files may be UTF-8 or UTF-16 (with BOM); bytes that
+    are not UTF-8 are read as U+FFFD, with a warning. influence reads PeerIndex pairwise CSV
+    (docs/influence.md) and prints AUC and accuracy.
     """
     if task == "influence":
         from socialloop.cli.graph_cmds import run_influence_eval
 
         return run_influence_eval(data_path, as_json=as_json)
-    mapping = {}
-    for item in label_map:
-        for part in item.split(","):
-            raw, sep, label = part.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{part!r} is not RAW=LABEL", param_hint="--label-map")
-            mapping[raw.strip()] = label.strip()
+    mapping = parse_label_map(label_map)
     data = read_dataset(
         data_path,
         fmt=fmt,  # type: ignore[arg-type]
@@ -175,17 +201,76 @@ def eval_cmd(
         label_col=label_col,
         header=not no_header,
     )
-    result = evaluate(task, data, label_map=mapping, mode=mode)
+    for note in data.notes:
+        click.echo(f"Warning: {note}", err=True)
+    result = run_eval(task, data, label_map=mapping, mode=mode)
     if as_json:
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         return
     print_eval(result)
 
 
-def print_eval(result: dict[str, Any]) -> None:
-    console = Console(highlight=False)
+def parse_label_map(items: tuple[str, ...]) -> dict[str, str]:
+    """``--label-map RAW=LABEL,...`` (repeatable) into a dict."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            raw, sep, label = part.partition("=")
+            if not sep or not raw.strip() or not label.strip():
+                raise click.BadParameter(f"{part!r} is not RAW=LABEL", param_hint="--label-map")
+            mapping[raw.strip()] = label.strip()
+    return mapping
+
+
+_STAGES = {
+    "languages": "detecting languages",
+    "load": "loading the model",
+    "predict": "predicting",
+    "predict-all": "predicting (one batch)",
+}
+
+
+def run_eval(
+    task: str,
+    data: Dataset,
+    *,
+    label_map: dict[str, str],
+    mode: str,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """:func:`evaluate` with a progress bar per stage on stderr when it is a terminal."""
+    console = console or Console(stderr=True, highlight=False)
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+
+        def hook(stage: str, done: int, total: int) -> None:
+            # a stage done in one call pulses until it ends; "predict" moves by chunks
+            if stage not in tasks:
+                stepped = stage == "predict"
+                description = _STAGES.get(stage, stage)
+                tasks[stage] = progress.add_task(description, total=total if stepped else None)
+            if done or stage == "predict":
+                progress.update(tasks[stage], completed=done, total=total)
+
+        return evaluate(task, data, label_map=label_map, mode=mode, progress=hook)
+
+
+def print_eval(result: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    split = f" ({result['split']} split)" if result.get("split") else ""
     console.print(
-        Text(f"{result['task']} ({result['mode']} mode) on {result['data']}", style="bold")
+        Text(f"{result['task']} ({result['mode']} mode) on {result['data']}{split}", style="bold")
     )
     summary = (
         f"n {result['n']:,} · accuracy {result['accuracy']:.3f} · "
@@ -194,6 +279,9 @@ def print_eval(result: dict[str, Any]) -> None:
     if "f1" in result:
         summary += f" · F1 (positive) {result['f1']:.3f}"
     console.print(summary + f" · {result['posts_per_s']:,.0f} posts/s")
+    note = averaging_note(result)
+    if note:
+        console.print(Text(note))
     table = Table(title="per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="left" if col == "class" else "right")
@@ -206,14 +294,83 @@ def print_eval(result: dict[str, Any]) -> None:
             f"{int(c['support']):,}",
         )
     console.print(table)
+    print_confusion(result, console)
+
+
+def averaging_note(result: dict[str, Any]) -> str:
+    """Which classes the macro scores leave out and why ("" when none)."""
+    left_out = [c for c in result["per_class"] if c not in result["averaged_over"]]
+    if not left_out:
+        return ""
     conf = result["confusion"]
-    matrix = Table(title="confusion (rows: gold, columns: predicted)", title_justify="left")
+    predicted = sum(row[conf["labels"].index(c)] for c in left_out for row in conf["matrix"])
+    one = len(left_out) == 1
+    return (
+        f"Macro-recall and macro-F1 average over {', '.join(result['averaged_over'])}: "
+        f"{', '.join(left_out)} {'is' if one else 'are'} left out, as the data has no gold "
+        f"row of {'it' if one else 'them'}"
+        + (
+            f" ({'its' if one else 'their'} {predicted:,} predictions count as errors in accuracy)."
+            if predicted
+            else "."
+        )
+    )
+
+
+def _table_width(rows: list[str], columns: list[str], cells: list[list[int]]) -> int:
+    """The width of a Rich table with a label column and one column per ``columns``."""
+    width = 1 + max(len(r) for r in rows) + 3
+    for j, col in enumerate(columns):
+        widest = max((len(f"{row[j]:,}") for row in cells), default=1)
+        width += max(len(col), widest) + 3
+    return width
+
+
+def print_confusion(result: dict[str, Any], console: Console) -> None:
+    """The confusion matrix, folded to fit the console: predicted labels outside the gold
+    classes go to an ``other`` column; when even that is too wide, the most frequent
+    confusions are listed instead (``--json`` has the full matrix)."""
+    conf = result["confusion"]
+    rows = list(result["per_class"])
+    columns: list[str] = list(conf["labels"])
+    cells: list[list[int]] = [list(r) for r in conf["matrix"]]
+    title = "confusion (rows: gold, columns: predicted)"
+    note = ""
+    if _table_width(rows, columns, cells) > console.width and len(columns) > len(rows):
+        extra = columns[len(rows) :]
+        totals = [sum(r[len(rows) + j] for r in cells) for j in range(len(extra))]
+        ranked = sorted(zip(extra, totals, strict=True), key=lambda x: (-x[1], x[0]))
+        listed = ", ".join(f"{c} {n:,}" for c, n in ranked[:8] if n)
+        more = f" and {len(ranked) - 8} more" if len(ranked) > 8 else ""
+        note = f"other: predicted labels outside the gold classes ({listed}{more})"
+        columns = [*rows, "other"]
+        cells = [[*r[: len(rows)], sum(r[len(rows) :])] for r in cells]
+    if _table_width(rows, columns, cells) > console.width:
+        pairs = [
+            (g, p, n)
+            for g, r in zip(rows, cells, strict=True)
+            for p, n in zip(columns, r, strict=True)
+            if n and g != p
+        ]
+        pairs.sort(key=lambda x: (-x[2], x[0], x[1]))
+        console.print(
+            Text(
+                "most frequent confusions (gold → predicted); the full matrix is in --json",
+                style="italic",
+            )
+        )
+        for g, p, n in pairs[:15]:
+            console.print(Text(f"  {g} → {p}: {n:,}"))
+        return
+    matrix = Table(title=title, title_justify="left")
     matrix.add_column("")
-    for label in conf["labels"]:
+    for label in columns:
         matrix.add_column(Text(label), justify="right")
-    for label, row in zip(result["per_class"], conf["matrix"], strict=True):
+    for label, row in zip(rows, cells, strict=True):
         matrix.add_row(Text(label), *[f"{v:,}" for v in row])
     console.print(matrix)
+    if note:
+        console.print(Text(note + "; the full matrix is in --json"))
 
 
 @click.command("topics")

@@ -15,6 +15,7 @@ from typing import Protocol
 from socialloop.config import CONFIG_FILE, LANGUAGE_HINT, Settings
 from socialloop.errors import InvalidSetting, SocialloopError
 from socialloop.learn.base import Enricher
+from socialloop.learn.batch_run import PipelineError
 from socialloop.learn.features import FeatureCache
 from socialloop.store import Store
 
@@ -121,7 +122,9 @@ def build_steps(
 ) -> list[Enricher]:
     """The named steps (default: all), configured for the workspace (``store``: where steps
     that need stored state, such as topic centroids, read it)."""
-    chosen = list(names) if names else list(DEFAULT_STEPS)
+    chosen = list(dict.fromkeys(names)) if names is not None else list(DEFAULT_STEPS)
+    if not chosen:
+        raise UnknownStep(f"no enrichment step named; available: {', '.join(STEP_FACTORIES)}")
     unknown = [n for n in chosen if n not in STEP_FACTORIES]
     if unknown:
         raise UnknownStep(
@@ -143,3 +146,30 @@ def build_steps(
             for step in steps
         ]
     return steps
+
+
+def check_requires(steps: Sequence[Enricher], settings: Settings, store: Store | None) -> None:
+    """Every field a selection of steps requires is produced by one of them; else a
+    :class:`PipelineError` naming the registered step that produces it (a pipeline can run
+    only such a selection; a step built alone may still be used on its own)."""
+    produced = {f for step in steps for f in step.produces}
+    for step in steps:
+        for need in step.requires:
+            if need in produced:
+                continue
+            chosen = {s.name for s in steps}
+            producer = next(
+                (
+                    name
+                    for name in STEP_FACTORIES
+                    if name not in chosen and need in STEP_FACTORIES[name](settings, store).produces
+                ),
+                None,
+            )
+            if producer is None:
+                raise PipelineError(f"step {step.name!r} needs {need!r}, which no step produces")
+            raise PipelineError(
+                f"step {step.name!r} needs {need!r}, which the step {producer!r} produces: "
+                f"select {producer!r} too (a step whose stored results are up to date costs "
+                "nothing)"
+            )
