@@ -235,7 +235,7 @@ def test_topics_build_on_too_few_posts_does_not_contradict_itself(
 ) -> None:
     run(runner, root, "import", str(sample_file(tmp_path)), "--no-progress")
     out = run(runner, root, "topics", "--build")
-    assert "Not enough embedded posts" in out
+    assert "Not enough embedded posts" in out and "at least 200 are needed" in out
     assert "Build them with `socialloop topics --build`" not in out
     res = runner.invoke(cli, ["topics", "--build", "--json", "--workspace", str(root)])
     assert res.exit_code == 0 and orjson.loads(res.stdout) == []  # the reason is on stderr

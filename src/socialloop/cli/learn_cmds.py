@@ -385,14 +385,19 @@ def topics_cmd(
     """List the conversation topics (c-TF-IDF keywords, size, emerging flag); --build
     clusters the post embeddings again. New posts join the nearest topic as they are
     enriched; search one with `topic:ID`."""
+    from socialloop.learn.topics import MIN_POSTS as TOPIC_MIN_POSTS
     from socialloop.learn.topics import build_topics, topics_summary
 
     with open_workspace(workspace) as ws:
-        built = build_topics(ws.store, k=k, seed=seed) if build else None
+        built = None
+        if build:
+            status = Console(stderr=True, highlight=False)
+            with status.status("Clustering the post embeddings into topics..."):
+                built = build_topics(ws.store, k=k, seed=seed)
         if built == []:
             click.echo(
-                "Not enough embedded posts to build topics yet; import more and run "
-                "`socialloop enrich`.",
+                f"Not enough embedded posts to build topics yet (at least {TOPIC_MIN_POSTS} are "
+                "needed); import more and run `socialloop enrich`.",
                 err=True,
             )
         rows = topics_summary(ws.store)

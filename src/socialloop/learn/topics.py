@@ -41,6 +41,8 @@ from socialloop.textutil import tokens
 STEP_NAME = "topic"
 STEP_VERSION = "1"
 NO_TOPIC = "none"
+#: Fewer embedded posts than this and `build_topics` builds nothing.
+MIN_POSTS = 200
 
 _READ_BATCH = 5000
 _WRITE_BATCH = 5000
@@ -270,7 +272,7 @@ def build_topics(
     *,
     k: int | None = None,
     seed: int = 0,
-    min_posts: int = 200,
+    min_posts: int = MIN_POSTS,
     window_days: int = 7,
     ratio: float = 3.0,
     min_recent: int = 20,
