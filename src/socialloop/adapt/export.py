@@ -1,21 +1,35 @@
-"""Write posts to CSV, JSONL or Parquet, streaming (constant memory)."""
+"""Write posts to CSV, JSONL or Parquet, streaming (constant memory), with what LEARN computed.
+
+Each format keeps the post columns it always had, in the same order; the labels of each post
+(detected language, sentiment, emotions, intents, micro-moment, journey stage, topic and the
+sentiment toward each brand) follow at the end when a ``labels`` source is given: CSV columns
+(:data:`LABEL_CSV_FIELDS`), a ``labels`` object per JSONL line, typed Parquet columns. The
+labels are read a batch of posts at a time (:func:`socialloop.store.labels.labels_for`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from socialloop.errors import ExportError
 from socialloop.models import Post
+from socialloop.store.labels import LABEL_FIELDS, MULTI_FIELDS, NO_LABELS, Labels
 
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
+
+#: Where labels come from: the labels of each of a batch of post ids (absent: none).
+LabelSource = Callable[[list[str]], Mapping[str, Labels]]
+
+#: Posts per labels look-up when writing CSV or JSONL.
+LABEL_BATCH = 2000
 
 CSV_FIELDS = [
     "id",
@@ -34,6 +48,20 @@ CSV_FIELDS = [
     "hashtags",
     "mentions",
     "links",
+]
+
+#: The label columns appended to :data:`CSV_FIELDS` (``detected_lang`` is the ``lang`` LEARN
+#: detected; ``lang`` stays the platform-declared one).
+LABEL_CSV_FIELDS = [
+    "detected_lang",
+    "sentiment",
+    "emotion",
+    "emotions",
+    "intent",
+    "moment",
+    "stage",
+    "topic",
+    "brand_sentiment",
 ]
 
 
@@ -58,23 +86,34 @@ def post_csv_row(post: Post) -> dict[str, Any]:
     }
 
 
-def jsonl_lines(posts: Iterable[Post]) -> Iterator[bytes]:
-    for post in posts:
-        yield orjson.dumps(post.to_dict()) + b"\n"
+def label_csv_row(labels: Labels) -> dict[str, str]:
+    """The CSV label columns: multi-valued fields space-separated, the sentiment toward each
+    brand as ``Brand=label`` pairs joined by ``"; "`` (brands in name order); empty when a
+    field was not computed."""
+    return {
+        "detected_lang": labels.lang or "",
+        "sentiment": labels.sentiment or "",
+        "emotion": labels.emotion or "",
+        "emotions": " ".join(labels.emotions or ()),
+        "intent": " ".join(labels.intent or ()),
+        "moment": labels.moment or "",
+        "stage": labels.stage or "",
+        "topic": labels.topic or "",
+        "brand_sentiment": "; ".join(f"{b}={s}" for b, s in labels.brand_sentiment.items()),
+    }
 
 
-def csv_text(posts: Iterable[Post], *, header: bool = True) -> Iterator[str]:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
-    if header:
-        writer.writeheader()
-    for post in posts:
-        writer.writerow(post_csv_row(post))
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-    if buf.getvalue():
-        yield buf.getvalue()
+def label_object(labels: Labels) -> dict[str, Any]:
+    """The JSONL ``labels`` object: only the fields computed for the post (lists for the
+    multi-valued ones), and ``brand_sentiment`` (brand name to label) when it has any."""
+    out: dict[str, Any] = {}
+    for name in LABEL_FIELDS:
+        value = getattr(labels, name)
+        if value is not None:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    if labels.brand_sentiment:
+        out["brand_sentiment"] = dict(labels.brand_sentiment)
+    return out
 
 
 def _batches(posts: Iterable[Post], size: int) -> Iterator[list[Post]]:
@@ -83,16 +122,63 @@ def _batches(posts: Iterable[Post], size: int) -> Iterator[list[Post]]:
         yield batch
 
 
-def export_posts(posts: Iterable[Post], out: Path, fmt: str) -> int:
-    """Write ``posts`` to ``out`` in ``fmt``; returns how many were written."""
-    if fmt not in EXPORT_FORMATS:
-        raise ExportError(
-            f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}"
-        )
+def _with_labels(
+    posts: Iterable[Post], labels: LabelSource, size: int = LABEL_BATCH
+) -> Iterator[tuple[Post, Labels]]:
+    """Each post with its labels, looked up a batch at a time."""
+    for batch in _batches(posts, size):
+        found = labels([p.id for p in batch])
+        for p in batch:
+            yield p, found.get(p.id, NO_LABELS)
+
+
+def jsonl_lines(posts: Iterable[Post], labels: LabelSource | None = None) -> Iterator[bytes]:
+    """``Post.to_dict()`` per line (the ``socialloop`` import format), plus a ``labels``
+    object when ``labels`` is given."""
+    if labels is None:
+        for post in posts:
+            yield orjson.dumps(post.to_dict()) + b"\n"
+        return
+    for post, found in _with_labels(posts, labels):
+        doc = post.to_dict()
+        doc["labels"] = label_object(found)
+        yield orjson.dumps(doc) + b"\n"
+
+
+def csv_text(
+    posts: Iterable[Post], *, header: bool = True, labels: LabelSource | None = None
+) -> Iterator[str]:
+    """CSV text, a row at a time: :data:`CSV_FIELDS`, then :data:`LABEL_CSV_FIELDS` when
+    ``labels`` is given."""
+    buf = io.StringIO()
+    fields = CSV_FIELDS + LABEL_CSV_FIELDS if labels is not None else CSV_FIELDS
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    if header:
+        writer.writeheader()
+    rows: Iterable[dict[str, Any]]
+    if labels is None:
+        rows = (post_csv_row(p) for p in posts)
+    else:
+        rows = (post_csv_row(p) | label_csv_row(found) for p, found in _with_labels(posts, labels))
+    for row in rows:
+        writer.writerow(row)
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    if buf.getvalue():
+        yield buf.getvalue()
+
+
+def export_posts(
+    posts: Iterable[Post], out: Path, fmt: str, *, labels: LabelSource | None = None
+) -> int:
+    """Write ``posts`` to ``out`` in ``fmt`` (with their labels when ``labels`` is given);
+    returns how many were written. The file appears whole or not at all."""
+    _check_format(fmt)
     tmp = out.with_name(out.name + ".part")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        n = _write(posts, tmp, fmt)
+        n = _write(posts, tmp, fmt, labels)
         tmp.replace(out)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -101,56 +187,78 @@ def export_posts(posts: Iterable[Post], out: Path, fmt: str) -> int:
     return n
 
 
-def _write(posts: Iterable[Post], tmp: Path, fmt: str) -> int:
+def stream_posts(
+    posts: Iterable[Post], stream: BinaryIO, fmt: str, *, labels: LabelSource | None = None
+) -> int:
+    """Write ``posts`` as CSV or JSONL (UTF-8) to an open binary ``stream`` such as standard
+    output; returns how many were written. Parquet needs a file (it is written footer last)."""
+    _check_format(fmt)
     if fmt == "parquet":
-        return _write_parquet(posts, tmp)
+        raise ExportError(
+            "Parquet cannot be written to standard output (the format needs a seekable file); "
+            "give a file path such as posts.parquet, or choose csv or jsonl"
+        )
+    return _write_stream(posts, stream, fmt, labels)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(
+            f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}"
+        )
+
+
+def _write(posts: Iterable[Post], tmp: Path, fmt: str, labels: LabelSource | None) -> int:
+    if fmt == "parquet":
+        return _write_parquet(posts, tmp, labels)
+    with tmp.open("wb") as fh:
+        return _write_stream(posts, fh, fmt, labels)
+
+
+def _write_stream(posts: Iterable[Post], fh: BinaryIO, fmt: str, labels: LabelSource | None) -> int:
     n = 0
     if fmt == "jsonl":
-        with tmp.open("wb") as fh:
-            for line in jsonl_lines(posts):
-                fh.write(line)
-                n += 1
-        return n
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        first = True
-        for batch in _batches(posts, 2000):
-            for chunk in csv_text(batch, header=first):
-                fh.write(chunk)
-            first = False
+        for batch in _batches(posts, LABEL_BATCH):
+            fh.write(b"".join(jsonl_lines(batch, labels)))
             n += len(batch)
-        if first:
-            for chunk in csv_text([], header=True):
-                fh.write(chunk)
+        return n
+    first = True
+    for batch in _batches(posts, LABEL_BATCH):
+        fh.write("".join(csv_text(batch, header=first, labels=labels)).encode("utf-8"))
+        first = False
+        n += len(batch)
+    if first:
+        fh.write("".join(csv_text([], header=True, labels=labels)).encode("utf-8"))
     return n
 
 
-def _parquet_rows(batch: list[Post]) -> dict[str, list[Any]]:
-    cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "id",
-            "network",
-            "native_id",
-            "created_at",
-            "author",
-            "author_name",
-            "followers",
-            "lang",
-            "text",
-            "url",
-            "parent_id",
-            "root_id",
-            "reshare_of",
-            "quote_of",
-            "likes",
-            "reshares",
-            "replies",
-            "views",
-            "hashtags",
-            "mentions",
-            "links",
-        )
-    }
+_PARQUET_POST_COLUMNS = (
+    "id",
+    "network",
+    "native_id",
+    "created_at",
+    "author",
+    "author_name",
+    "followers",
+    "lang",
+    "text",
+    "url",
+    "parent_id",
+    "root_id",
+    "reshare_of",
+    "quote_of",
+    "likes",
+    "reshares",
+    "replies",
+    "views",
+    "hashtags",
+    "mentions",
+    "links",
+)
+
+
+def _parquet_rows(batch: list[Post], found: Mapping[str, Labels] | None) -> dict[str, list[Any]]:
+    cols: dict[str, list[Any]] = {k: [] for k in _PARQUET_POST_COLUMNS}
     for p in batch:
         cols["id"].append(p.id)
         cols["network"].append(p.network)
@@ -173,10 +281,15 @@ def _parquet_rows(batch: list[Post]) -> dict[str, list[Any]]:
         cols["hashtags"].append(p.hashtags)
         cols["mentions"].append(p.mentions)
         cols["links"].append(p.links)
+    if found is not None:
+        labelled = [found.get(p.id, NO_LABELS) for p in batch]
+        for name in LABEL_FIELDS:
+            cols[_label_column(name)] = [getattr(lab, name) for lab in labelled]
+        cols["brand_sentiment"] = [list(lab.brand_sentiment.items()) for lab in labelled]
     return cols
 
 
-def _write_parquet(posts: Iterable[Post], path: Path) -> int:
+def _write_parquet(posts: Iterable[Post], path: Path, labels: LabelSource | None) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -185,36 +298,50 @@ def _write_parquet(posts: Iterable[Post], path: Path) -> int:
             "Parquet export needs pyarrow: install the extra with "
             "`pip install 'socialloop[parquet]'`"
         ) from exc
-    schema = pa.schema(
-        [
-            ("id", pa.string()),
-            ("network", pa.string()),
-            ("native_id", pa.string()),
-            ("created_at", pa.timestamp("us", tz="UTC")),
-            ("author", pa.string()),
-            ("author_name", pa.string()),
-            ("followers", pa.int64()),
-            ("lang", pa.string()),
-            ("text", pa.string()),
-            ("url", pa.string()),
-            ("parent_id", pa.string()),
-            ("root_id", pa.string()),
-            ("reshare_of", pa.string()),
-            ("quote_of", pa.string()),
-            ("likes", pa.int64()),
-            ("reshares", pa.int64()),
-            ("replies", pa.int64()),
-            ("views", pa.int64()),
-            ("hashtags", pa.list_(pa.string())),
-            ("mentions", pa.list_(pa.string())),
-            ("links", pa.list_(pa.string())),
+    columns = [
+        ("id", pa.string()),
+        ("network", pa.string()),
+        ("native_id", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("author", pa.string()),
+        ("author_name", pa.string()),
+        ("followers", pa.int64()),
+        ("lang", pa.string()),
+        ("text", pa.string()),
+        ("url", pa.string()),
+        ("parent_id", pa.string()),
+        ("root_id", pa.string()),
+        ("reshare_of", pa.string()),
+        ("quote_of", pa.string()),
+        ("likes", pa.int64()),
+        ("reshares", pa.int64()),
+        ("replies", pa.int64()),
+        ("views", pa.int64()),
+        ("hashtags", pa.list_(pa.string())),
+        ("mentions", pa.list_(pa.string())),
+        ("links", pa.list_(pa.string())),
+    ]
+    if labels is not None:
+        # null: not computed for the post; lists for the multi-valued fields; the sentiment
+        # toward each brand as a map from brand name to label (empty without any)
+        columns += [
+            (_label_column(name), pa.list_(pa.string()) if name in MULTI_FIELDS else pa.string())
+            for name in LABEL_FIELDS
         ]
-    )
+        columns.append(("brand_sentiment", pa.map_(pa.string(), pa.string())))
+    schema = pa.schema(columns)
     n = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         for batch in _batches(posts, 10000):
-            writer.write_table(pa.table(_parquet_rows(batch), schema=schema))
+            found = labels([p.id for p in batch]) if labels is not None else None
+            writer.write_table(pa.table(_parquet_rows(batch, found), schema=schema))
             n += len(batch)
         if n == 0:
             writer.write_table(schema.empty_table())
     return n
+
+
+def _label_column(name: str) -> str:
+    """The column of a label field (the detected ``lang`` is ``detected_lang``: ``lang`` is
+    the platform-declared language)."""
+    return "detected_lang" if name == "lang" else name

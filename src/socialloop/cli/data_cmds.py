@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 from socialloop.cli.app import open_workspace, parse_map, parse_span, workspace_option
-from socialloop.cli.output import csv_text, jsonl_lines, print_posts
+from socialloop.cli.output import print_posts
 from socialloop.errors import SocialloopError
 from socialloop.listen.importer import ImportReport, import_files
 from socialloop.workspace import Workspace
@@ -147,7 +147,14 @@ def enrich_after_import(ws: Workspace) -> None:
     try:
         report = run_enrichment(ws)
     except (SocialloopError, ImportError) as exc:
-        click.echo(f"Enrichment skipped: {exc}. Run `socialloop enrich` once fixed.", err=True)
+        from socialloop.cli.app import remedy
+
+        why = remedy(exc) if isinstance(exc, SocialloopError) else str(exc)
+        click.echo(
+            f"Enrichment skipped (the imported posts are kept): {why}\n"
+            "Run `socialloop enrich` once fixed.",
+            err=True,
+        )
         return
     click.echo("Enriched:")
     print_enrich_report(report)
@@ -190,6 +197,10 @@ def triage_after_enrich(ws: Workspace) -> None:
     type=click.Choice(["table", "jsonl", "csv"]),
     default="table",
     show_default=True,
+    help="jsonl and csv carry what LEARN computed for each post (see `export`).",
+)
+@click.option(
+    "--no-labels", is_flag=True, help="jsonl/csv: leave out the LEARN labels (post fields only)."
 )
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
 @workspace_option
@@ -200,24 +211,24 @@ def search_cmd(
     until: str | None,
     limit: int,
     fmt: str,
+    no_labels: bool,
     count_only: bool,
     workspace: Path | None,
 ) -> None:
     """Search stored posts with the boolean QUERY language (newest first)."""
+    from socialloop.adapt.export import stream_posts
+    from socialloop.store.labels import label_reader
+
     since_dt, until_dt = parse_span(since, until)
     with open_workspace(workspace) as ws:
         if count_only:
             click.echo(ws.count(query, brand=brand, since=since_dt, until=until_dt))
             return
         posts = ws.search(query, brand=brand, since=since_dt, until=until_dt, limit=limit)
-        if fmt == "jsonl":
+        if fmt in ("jsonl", "csv"):
             out = sys.stdout.buffer
-            for line in jsonl_lines(posts):
-                out.write(line)
+            stream_posts(posts, out, fmt, labels=None if no_labels else label_reader(ws.store))
             out.flush()
-        elif fmt == "csv":
-            for chunk in csv_text(posts):
-                sys.stdout.write(chunk)
         else:
             console = Console(highlight=False)
             if not posts:
@@ -236,10 +247,17 @@ def search_cmd(
     required=True,
     help="Output format (parquet needs the 'parquet' extra: pip install socialloop[parquet]).",
 )
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write; - writes CSV or JSONL to standard output.",
+)
 @click.option("--brand", "-b", default=None, help="Only posts that mention this brand.")
 @click.option("--since", default=None, help="From this ISO date/datetime (inclusive, UTC).")
 @click.option("--until", default=None, help="Up to this ISO date (inclusive) or datetime.")
+@click.option("--no-labels", is_flag=True, help="Leave out the LEARN labels: the post fields only.")
 @workspace_option
 def export_cmd(
     query: str | None,
@@ -248,13 +266,37 @@ def export_cmd(
     brand: str | None,
     since: str | None,
     until: str | None,
+    no_labels: bool,
     workspace: Path | None,
 ) -> None:
-    """Export stored posts (all, or those matching QUERY) to CSV, JSONL or Parquet."""
-    from socialloop.adapt.export import export_posts
+    """Export stored posts (all, or those matching QUERY) to CSV, JSONL or Parquet.
 
+    Each post carries what LEARN computed for it (empty when not computed): CSV columns
+    detected_lang, sentiment, emotion, emotions, intent, moment, stage, topic and
+    brand_sentiment (Brand=label pairs joined by "; ") after the post columns; a "labels"
+    object per JSONL line; typed Parquet columns. See docs/exports.md.
+
+    --no-labels leaves the labels out; --out - writes CSV or JSONL to standard output.
+    """
+    from socialloop.adapt.export import export_posts, stream_posts
+    from socialloop.store.labels import label_reader
+
+    to_stdout = str(out) == "-"
+    if to_stdout and fmt == "parquet":
+        raise click.BadParameter(
+            "Parquet cannot be written to standard output; give a file path "
+            "(e.g. --out posts.parquet), or use --format csv or jsonl.",
+            param_hint="--out",
+        )
     since_dt, until_dt = parse_span(since, until)
     with open_workspace(workspace) as ws:
         posts = ws.iter_posts(query, brand=brand, since=since_dt, until=until_dt)
-        n = export_posts(posts, out, fmt)
+        labels = None if no_labels else label_reader(ws.store)
+        if to_stdout:
+            stream = sys.stdout.buffer
+            n = stream_posts(posts, stream, fmt, labels=labels)
+            stream.flush()
+            click.echo(f"Exported {n:,} posts to standard output", err=True)
+            return
+        n = export_posts(posts, out, fmt, labels=labels)
         click.echo(f"Exported {n:,} posts to {out}")
