@@ -141,7 +141,7 @@ def test_import_enriches_and_status_shows_sentiment_toward_brands(
 ) -> None:
     run(runner, root, "brand", "add", "Acme", "--query", "acme")
     out = run(runner, root, "import", str(sample_file(tmp_path)))
-    assert "sentiment v5: 4 posts" in out
+    assert "sentiment v6: 4 posts" in out
     doc = orjson.loads(run(runner, root, "status", "--json"))
     toward = doc["brands"][0]["sentiment"]
     assert sum(toward.values()) == 3  # the three posts that mention Acme
@@ -214,5 +214,5 @@ def test_enrich_dry_run_counts_new_and_outdated_posts_without_running(
         conn.execute(update(enrichments).where(enrichments.c.step == "intent").values(version="0"))
     out = run(runner, root, "enrich", "--dry-run", "--steps", "language,sentiment,intent")
     assert "intent v8: 4 posts" in out
-    assert "sentiment v5: 0 posts (up to date)" in out
+    assert "sentiment v6: 0 posts (up to date)" in out
     assert "Run `socialloop enrich` without --dry-run" in out

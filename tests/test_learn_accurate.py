@@ -93,7 +93,7 @@ def test_accurate_settings_build_steps_sharing_one_transformer(tmp_path: Path) -
     assert sentiment.heads is not None and sentiment.heads is emotion.heads
     assert sentiment.version.endswith("+accurate2") and emotion.version.endswith("+accurate2")
     fast = build_steps(Settings(root=tmp_path, name="t", database_url="sqlite://"), ["sentiment"])
-    assert fast[0].version == "5"  # switching modes re-runs the step on every post
+    assert fast[0].version == "6"  # switching modes re-runs the step on every post
 
 
 @pytest.fixture(scope="module")
@@ -343,7 +343,7 @@ def test_accurate_enrichment_writes_versioned_results(tmp_path: Path) -> None:
         label = conn.exec_driver_sql(
             "SELECT label FROM post_labels WHERE field = 'sentiment'"
         ).scalar_one()
-    assert ("sentiment", "5+accurate2") in [tuple(r) for r in rows]
+    assert ("sentiment", "6+accurate2") in [tuple(r) for r in rows]
     assert label == "positive"
     ws.close()
 

@@ -122,6 +122,43 @@ def test_split_clauses() -> None:
     assert [c.connective for c in clauses] == ["", "unlike", "", "mais"]
 
 
+@pytest.mark.parametrize(
+    ("text", "first", "particle"),
+    [
+        ("Rival es mucho mejor que Acme", "Rival es mucho mejor", "que"),
+        ("Rival est bien meilleur que Acme", "Rival est bien meilleur", "que"),
+        ("Rival ist viel besser als Acme", "Rival ist viel besser", "als"),
+        ("Rival on paljon parempi kuin Acme", "Rival on paljon parempi", "kuin"),
+        ("Rival è molto meglio di Acme", "Rival è molto meglio", "di"),
+        ("Rival é muito melhor que Acme", "Rival é muito melhor", "que"),
+    ],
+)
+def test_better_than_keeps_the_comparative_before_the_particle(
+    text: str, first: str, particle: str
+) -> None:
+    # the comparative stays with the brand it praises; the particle mirrors the brand after it
+    clauses = split_clauses(text)
+    assert [(c.text, c.connective) for c in clauses] == [(first, ""), ("Acme", particle)]
+
+
+def test_particles_alone_do_not_split() -> None:
+    for text in ("Creo que Acme es genial", "Il caffè di Acme è buono", "Ich weiß, als Acme kam"):
+        assert len(split_clauses(text)) == 1, text
+
+
+def test_comparisons_mirror_the_brand_after_the_particle(step: SentimentEnricher) -> None:
+    brands = ("Acme", "Rival")
+    cases = [  # (text, language, sentiment toward Rival, toward Acme)
+        ("Rival es mucho mejor que Acme", "es", "positive", "negative"),
+        ("Rival es peor que Acme", "es", "negative", "positive"),
+        ("Acme ist schlechter als Rival", "de", "positive", "negative"),
+    ]
+    for i, (text, lang, rival, acme) in enumerate(cases):
+        (r,) = step.enrich([_item(i, text, brands, lang=lang)])
+        assert r.brand_values["Rival"]["sentiment"] == rival, text
+        assert r.brand_values["Acme"]["sentiment"] == acme, text
+
+
 def _folder(folder: Path) -> Path:
     if not folder.exists():
         pytest.skip(f"{folder} is absent (../shared/data is not beside the repository)")

@@ -181,7 +181,7 @@ def _sample(tmp_path: Path) -> Path:
 def _inbox_flow(root: Path) -> list[tuple[str, str, list[str]]]:
     """Enrich (which triages the brand's posts), triage again, list: (post, brand, reasons)."""
     first = _run(root, "enrich")
-    assert "sentiment v5: 12 posts" in first and "embedding v2: 12 posts" in first
+    assert "sentiment v6: 12 posts" in first and "embedding v2: 12 posts" in first
     assert "Enriched 0 post-steps" in _run(root, "enrich")  # again: nothing left to do
     assert orjson.loads(_run(root, "inbox", "triage", "--json"))["added"] == 0
     again = orjson.loads(_run(root, "inbox", "triage", "--again", "--json"))

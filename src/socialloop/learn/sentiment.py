@@ -173,9 +173,31 @@ class LinearHashedModel:
 _MIRROR = (
     r"unlike|rather than|instead of|than|compared (?:to|with)|as opposed to|contrary to|"
     r"a diferencia de|al contrario de|en vez de|más que|contrairement à|à la différence de|"
-    r"plutôt que|mieux que|im gegensatz zu|anders als|besser als|toisin kuin|paremmin kuin|"
+    r"plutôt que|im gegensatz zu|anders als|toisin kuin|"
     r"a differenza di|invece di|rispetto a|ao contrário de|diferente de|em vez de|do que|"
     r"بعكس|على عكس|के विपरीत"
+)
+# "better than" in languages whose "than" is also a common word (que, als, kuin, di): the
+# particle is a mirroring connective only right after a comparative, which stays in the clause
+# before it ("Rival es mejor | que Acme": Rival positive, Acme its mirror).
+_COMPARATIVES = {
+    "que": (
+        "mejor",
+        "peor",
+        "meilleur",
+        "meilleure",
+        "meilleurs",
+        "mieux",
+        "pire",
+        "melhor",
+        "pior",
+    ),
+    "als": ("besser", "schlechter"),
+    "kuin": ("parempi", "huonompi", "paremmin", "huonommin"),
+    "di": ("meglio", "migliore", "peggio", "peggiore"),
+}
+_AFTER_COMPARATIVE = "|".join(
+    rf"(?<=\b{word} ){particle}" for particle, words in _COMPARATIVES.items() for word in words
 )
 # Connectives that start a new clause without mirroring it.
 _CONTRAST = (
@@ -186,12 +208,17 @@ _CONTRAST = (
 )
 # Every connective starts with one of these: the lookahead skips the ~90 alternatives at the
 # positions where none can start (the same matches, found sooner).
-_CONN_FIRST = "".join(sorted({alt[0] for alt in f"{_MIRROR}|{_CONTRAST}".split("|")}))
+_CONN_FIRST = "".join(
+    sorted({alt[0] for alt in [*f"{_MIRROR}|{_CONTRAST}".split("|"), *_COMPARATIVES]})
+)
 _CLAUSE_SPLIT = re.compile(
-    rf"[.!?;。！？\n]+|,?\s*\b(?=[{re.escape(_CONN_FIRST)}])(?P<conn>{_MIRROR}|{_CONTRAST})\b",
+    rf"[.!?;。！？\n]+|,?\s*\b(?=[{re.escape(_CONN_FIRST)}])"
+    rf"(?P<conn>{_MIRROR}|{_AFTER_COMPARATIVE}|{_CONTRAST})\b",
     re.IGNORECASE,
 )
-_MIRROR_SET = frozenset(x.replace("(?:to|with)", "").strip() for x in _MIRROR.split("|"))
+_MIRROR_SET = frozenset(
+    [*(x.replace("(?:to|with)", "").strip() for x in _MIRROR.split("|")), *_COMPARATIVES]
+)
 _WORD = re.compile(r"\w+")
 _MIN_CLAUSE_WORDS = 2
 
@@ -262,9 +289,11 @@ class SentimentEnricher:
     """LEARN step "sentiment": overall and per-brand polarity with probabilities."""
 
     name = "sentiment"
-    version = "5"  # 2: English posts also weigh their static embedding; 3: and VADER's lexicon;
+    version = "6"  # 2: English posts also weigh their static embedding; 3: and VADER's lexicon;
     # 4: the lexicon read with VADER's tokens (emoticons, hashtags, curly apostrophes);
-    # 5: probabilities tempered (calibrated on validation tweets), labels unchanged
+    # 5: probabilities tempered (calibrated on validation tweets), labels unchanged;
+    # 6: "better than" in es/fr/de/fi/it/pt splits after the comparative (sentiment toward
+    # each brand in comparisons; the overall sentiment is unchanged)
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("sentiment", "sentiment_scores")
 
