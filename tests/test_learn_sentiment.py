@@ -131,6 +131,10 @@ def test_split_clauses() -> None:
         ("Rival on paljon parempi kuin Acme", "Rival on paljon parempi", "kuin"),
         ("Rival è molto meglio di Acme", "Rival è molto meglio", "di"),
         ("Rival é muito melhor que Acme", "Rival é muito melhor", "que"),
+        ("Rival est meilleur qu'Acme", "Rival est meilleur", "que"),  # elided before a vowel
+        ("Rival è meglio dell'Acme", "Rival è meglio", "di"),  # di + article
+        ("Le nostre sono migliori della Acme", "Le nostre sono migliori", "di"),  # plural
+        ("Rival es  mejor\nque Acme", "Rival es  mejor", "que"),  # any white space between
     ],
 )
 def test_better_than_keeps_the_comparative_before_the_particle(

@@ -178,27 +178,18 @@ _MIRROR = (
     r"بعكس|على عكس|के विपरीत"
 )
 # "better than" in languages whose "than" is also a common word (que, als, kuin, di): the
-# particle is a mirroring connective only right after a comparative, which stays in the clause
-# before it ("Rival es mejor | que Acme": Rival positive, Acme its mirror).
-_COMPARATIVES = {
-    "que": (
-        "mejor",
-        "peor",
-        "meilleur",
-        "meilleure",
-        "meilleurs",
-        "mieux",
-        "pire",
-        "melhor",
-        "pior",
-    ),
-    "als": ("besser", "schlechter"),
-    "kuin": ("parempi", "huonompi", "paremmin", "huonommin"),
-    "di": ("meglio", "migliore", "peggio", "peggiore"),
-}
-_AFTER_COMPARATIVE = "|".join(
-    rf"(?<=\b{word} ){particle}" for particle, words in _COMPARATIVES.items() for word in words
+# particle is a mirroring connective only after a comparative, which stays in the clause before
+# it ("Rival es mejor | que Acme": Rival positive, Acme its mirror). Particle forms -> the
+# connective they count as.
+_COMPARATIVE_WORDS = (
+    "mejor|mejores|peor|peores|meilleur|meilleure|meilleurs|meilleures|mieux|pire|pires|"
+    "melhor|melhores|pior|piores|besser|schlechter|parempi|parempia|huonompi|huonompia|"
+    "paremmin|huonommin|meglio|migliore|migliori|peggio|peggiore|peggiori"
 )
+_PARTICLES = {"que": "que", "qu'": "que", "qu’": "que", "als": "als", "kuin": "kuin"}
+_PARTICLES |= {p: "di" for p in ("di", "del", "della", "dello", "dei", "degli", "delle")}
+_PARTICLES |= {p: "di" for p in ("dell'", "dell’")}
+_PARTICLE = "|".join(sorted((re.escape(p) for p in _PARTICLES), key=len, reverse=True))
 # Connectives that start a new clause without mirroring it.
 _CONTRAST = (
     r"but|whereas|while|however|although|though|yet|meanwhile|pero|sino|aunque|mientras|"
@@ -208,16 +199,14 @@ _CONTRAST = (
 )
 # Every connective starts with one of these: the lookahead skips the ~90 alternatives at the
 # positions where none can start (the same matches, found sooner).
-_CONN_FIRST = "".join(
-    sorted({alt[0] for alt in [*f"{_MIRROR}|{_CONTRAST}".split("|"), *_COMPARATIVES]})
-)
+_CONN_FIRST = "".join(sorted({alt[0] for alt in f"{_MIRROR}|{_CONTRAST}".split("|")}))
 _CLAUSE_SPLIT = re.compile(
-    rf"[.!?;。！？\n]+|,?\s*\b(?=[{re.escape(_CONN_FIRST)}])"
-    rf"(?P<conn>{_MIRROR}|{_AFTER_COMPARATIVE}|{_CONTRAST})\b",
+    rf"[.!?;。！？\n]+|,?\s*\b(?=[{re.escape(_CONN_FIRST)}])(?P<conn>{_MIRROR}|{_CONTRAST})\b"
+    rf"|\b(?P<cmp>{_COMPARATIVE_WORDS})\s+(?P<particle>{_PARTICLE})(?:\b|(?<=['’]))",
     re.IGNORECASE,
 )
 _MIRROR_SET = frozenset(
-    [*(x.replace("(?:to|with)", "").strip() for x in _MIRROR.split("|")), *_COMPARATIVES]
+    [*(x.replace("(?:to|with)", "").strip() for x in _MIRROR.split("|")), *_PARTICLES.values()]
 )
 _WORD = re.compile(r"\w+")
 _MIN_CLAUSE_WORDS = 2
@@ -234,10 +223,15 @@ def split_clauses(text: str) -> list[_Clause]:
     start = 0
     conn = ""
     for m in _CLAUSE_SPLIT.finditer(text):
-        piece = text[start : m.start()].strip(" ,")
+        comparative = m.group("cmp")
+        # after a comparative, the clause keeps it and the particle opens the next one
+        piece = text[start : m.end("cmp") if comparative else m.start()].strip(" ,")
         if piece:
             clauses.append(_Clause(piece, conn))
-        conn = (m.group("conn") or "").lower()
+        if comparative:
+            conn = _PARTICLES[m.group("particle").lower()]
+        else:
+            conn = (m.group("conn") or "").lower()
         start = m.end()
     tail = text[start:].strip(" ,")
     if tail:
