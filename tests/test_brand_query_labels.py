@@ -38,3 +38,30 @@ def test_cli_says_what_to_do(tmp_path: Path) -> None:
     assert res.exit_code != 0
     assert "cannot filter on enrichment labels (emotion:)" in res.output
     assert "Traceback" not in res.output
+
+
+def test_lang_in_a_brand_query_is_the_declared_language_on_both_paths(ws: Workspace) -> None:
+    # at import the matcher sees only the declared language; when the brand is added or
+    # edited the SQL side must read the same, not the detected one (a Reddit post has none)
+    from datetime import UTC, datetime
+
+    from socialloop.learn.language import LanguageEnricher
+    from socialloop.learn.pipeline import Pipeline
+    from socialloop.listen.importer import import_posts
+    from tests.conftest import make_post
+
+    when = datetime(2026, 5, 1, tzinfo=UTC)
+    import_posts(
+        ws,
+        [
+            make_post("1", "acme makes the best coffee in town", lang=None, when=when),
+            make_post("2", "acme makes the best coffee in town!", lang="en", when=when),
+        ],
+    )
+    Pipeline([LanguageEnricher()]).run(ws.store)  # both now have a detected "en"
+    _, matched = ws.add_brand("Acme", "acme AND lang:en")
+    assert matched == 1  # only the post that declared English
+    import_posts(ws, [make_post("3", "acme again, great coffee", lang=None, when=when)])
+    assert ws.store.brand_counts()[ws.store.get_brand("Acme").id or -1] == 1
+    _, matched = ws.edit_brand("Acme", query="acme AND lang:en")
+    assert matched == 1  # the same answer when the brand is matched again

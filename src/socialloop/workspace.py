@@ -165,10 +165,17 @@ class Workspace:
     def parse_query(self, text: str) -> Query:
         return parse(text, self.fields)
 
+    def _brand_query(self, text: str) -> Query:
+        """A brand's query as both of its matchers read it (in memory at import, in SQL when
+        the brand changes): ``lang:`` is the platform's declared language, which both know,
+        not the detected one, which only the SQL side would."""
+        fields = (self.fields or BUILTIN_FIELDS).extend(BUILTIN_FIELDS["lang"], replace=True)
+        return parse(text, fields)
+
     def parse_brand_query(self, text: str) -> Query:
         """A brand's query: what mentions the brand. Enrichment labels are refused (a brand
         is matched when its posts are imported, before they are enriched)."""
-        query = self.parse_query(text)
+        query = self._brand_query(text)
         labels = sorted(query.fields_used & BRAND_QUERY_REFUSED)
         if labels:
             used = ", ".join(f"{name}:" for name in labels)
@@ -235,7 +242,7 @@ class Workspace:
         """Compiled queries of every brand (cached until a brand changes)."""
         if self._matchers is None:
             self._matchers = [
-                BrandMatcher(b, self.parse_query(b.query)) for b in self.store.list_brands()
+                BrandMatcher(b, self._brand_query(b.query)) for b in self.store.list_brands()
             ]
         return self._matchers
 
