@@ -52,10 +52,64 @@ def test_a_texts_probabilities_do_not_depend_on_its_batch(heads: TransformerHead
         "Can anyone tell me whether the downtown store opens on Sundays? Thanks in advance",
     ] * 3
     sent, emo = heads.probs(texts)
+    alone = TransformerHeads()  # remembers none of them: each is scored here on its own
     for i, text in enumerate(texts[:5]):
-        alone_s, alone_e = heads.probs([text])
+        alone_s, alone_e = alone.probs([text])
         np.testing.assert_array_equal(sent[i], alone_s[0])
         np.testing.assert_array_equal(emo[i], alone_e[0])
+
+
+def test_sentiment_then_emotion_run_each_distinct_text_and_clause_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from socialloop.learn.base import Item
+    from tests.conftest import make_post
+
+    heads = TransformerHeads()
+    heads.probs(["good morning everyone"])  # loads the ONNX session
+    session = heads._session
+    real_run = session.run
+    passed: list[tuple[int, ...]] = []  # the tokens of each text that reaches the graph
+
+    def spy(names: object, feeds: dict[str, np.ndarray]) -> object:
+        for ids, mask in zip(feeds["input_ids"], feeds["attention_mask"], strict=True):
+            passed.append(tuple(ids[mask == 1].tolist()))
+        return real_run(names, feeds)
+
+    monkeypatch.setattr(session, "run", spy)
+    both = ("Starbucks", "Dunkin")
+    posts = [  # (text, brands): a retweet, and posts that are the clauses of the first one
+        ("I love Starbucks but Dunkin was awful today", both),
+        ("I love Starbucks but Dunkin was awful today", both),
+        ("I love Starbucks", ("Starbucks",)),
+        ("Dunkin was awful today", ()),
+        ("what a lovely morning", ()),
+    ]
+    batch = [
+        Item(pk=i, post=make_post(str(i), text), prior={"lang": "en"}, brands=brands)
+        for i, (text, brands) in enumerate(posts)
+    ]
+    sentiment, emotion = SentimentEnricher(heads=heads), EmotionEnricher(heads=heads)
+    sent_results = sentiment.enrich(batch)
+    after_sentiment = len(passed)
+    emo_results = emotion.enrich(batch)
+    # the first post's brands were judged on its two clauses, each a post of the batch too
+    toward = sent_results[0].brand_values
+    assert toward["Starbucks"]["sentiment"] == "positive"
+    assert toward["Dunkin"]["sentiment"] == "negative"
+    assert after_sentiment == len(passed) == len(set(passed)) == 4  # the distinct texts
+    sentiment.enrich(batch), emotion.enrich(batch)  # the next batch repeats them: no new pass
+    assert len(passed) == 4
+
+    for item, sent_result, emo_result in zip(batch, sent_results, emo_results, strict=True):
+        fresh = TransformerHeads()  # no memo: the item's texts scored now, alone
+        (alone_sent,) = SentimentEnricher(heads=fresh).enrich([item])
+        (alone_emo,) = EmotionEnricher(heads=fresh).enrich([item])
+        assert sent_result.values == alone_sent.values
+        assert sent_result.confidence == alone_sent.confidence
+        assert sent_result.brand_values == alone_sent.brand_values
+        assert emo_result.values == alone_emo.values
+        assert emo_result.confidence == alone_emo.confidence
 
 
 def test_blend_weight_zero_is_the_fast_model_and_one_is_the_transformer(
@@ -354,6 +408,9 @@ def test_heads_travel_to_worker_processes(heads: TransformerHeads) -> None:
     copy = pickle.loads(pickle.dumps(heads))
     texts = ["the coffee was lovely", "never again, awful"]
     np.testing.assert_allclose(copy.probs(texts)[0], heads.probs(texts)[0], atol=1e-6)
+    # what travels is the folder and the metadata, never the remembered scores
+    heads.probs([f"post number {i}" for i in range(50)])
+    assert len(pickle.dumps(heads)) == len(pickle.dumps(copy))
 
 
 def test_the_onnx_session_loads_on_the_first_batch() -> None:

@@ -76,9 +76,9 @@ def test_brand_values_only_from_the_per_brand_steps(step: Enricher) -> None:
 
 
 def test_batches_are_independent(step: Enricher) -> None:
-    """A post's result does not depend on which other posts share its batch (the language
-    step's stream prior makes an unsure post depend on the posts seen before it; the step
-    remembers a text's first decision)."""
+    """A post's result does not depend on which other posts share its batch (except, in the
+    language step, an unsure post's: the stream prior weighs it among the languages of its
+    batch's clear posts and of the workspace's stored ones; tests/test_learn_language.py)."""
     batch = items()
     together = step.enrich(batch)
     alone = [step.enrich([item])[0] for item in batch]

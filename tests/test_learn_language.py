@@ -229,28 +229,28 @@ def test_stream_prior_weighs_the_streams_languages(monkeypatch: pytest.MonkeyPat
     asked.clear()
     on = LanguageEnricher()
     assert on.stream_prior and on.stream_languages == frozenset()
-    # clear posts make the stream: 4 English, 2 Portuguese, 1 German (below the minimum of 2)
-    clear = on.detect_many(CLEAR_EN + CLEAR_PT + CLEAR_DE)
-    assert [c for c, _ in clear] == ["en"] * 4 + ["pt"] * 2 + ["de"]
+    # the batch's clear posts make its stream: 4 English, 2 Portuguese, 1 German (below the
+    # minimum of 2); its unsure post is weighed among those languages only
+    got = on.detect_many([*CLEAR_EN, *CLEAR_PT, *CLEAR_DE, "lol same"])
+    assert [c for c, _ in got] == ["en"] * 4 + ["pt"] * 2 + ["de", "en"]
     assert on.stream_languages == frozenset({"en", "pt"})
-    assert asked == []  # clear posts never reach lingua
-    # the tally carries over to later batches: the unsure posts are weighed among the stream's
-    # languages only, and lingua loads nothing else
-    assert on.detect_many(["lol same"])[0][0] == "en"
     assert asked and all(c <= {"en", "pt"} for c in asked)
+    # the tally is the batch's own: alone, the same post gets the plain top candidates again
+    # (its earlier decision is not remembered, it depended on that batch)
+    assert on.detect_many(["lol same"])[0][0] == "tl"
+    # ... unless the step was seeded with the workspace's languages
+    on.seed({"en": 500, "pt": 20})
+    assert on.detect_many(["lol same"])[0][0] == "en"
+    assert on.stream_languages == frozenset({"en", "pt"})
 
 
 def test_stream_prior_keeps_a_confident_outsider(monkeypatch: pytest.MonkeyPatch) -> None:
     # py3langid's best guess outside the stream is still weighed when it reaches the floor
     asked = _spy_lingua(monkeypatch)
-    step = LanguageEnricher(stream_floor=0.0)
-    step.detect_many(CLEAR_EN + CLEAR_PT)
-    step.detect_many(["lol same"])
+    LanguageEnricher(stream_floor=0.0).detect_many([*CLEAR_EN, *CLEAR_PT, "lol same"])
     assert asked[-1] == frozenset({"en", "pt", "tl"})
     # a floor above 1 weighs the stream's languages only
-    strict = LanguageEnricher(stream_floor=1.1)
-    strict.detect_many(CLEAR_EN + CLEAR_PT)
-    strict.detect_many(["lol same"])
+    LanguageEnricher(stream_floor=1.1).detect_many([*CLEAR_EN, *CLEAR_PT, "lol same"])
     assert asked[-1] == frozenset({"en", "pt"})
 
 
@@ -258,18 +258,50 @@ def test_stream_prior_needs_two_languages_and_a_share() -> None:
     import socialloop.learn.language as language
 
     step = LanguageEnricher()
-    step.detect_many(CLEAR_EN)  # one language: no prior yet, the plain top candidates
+    # one language: no prior, the plain top candidates
+    assert step.detect_many([*CLEAR_EN, "lol same"])[-1][0] == "tl"
     assert step.stream_languages == frozenset({"en"})
-    assert step.detect_many(["lol same"])[0][0] == "tl"
-    # a language's share of the clear texts must reach STREAM_SHARE once the tally is large
-    step._stream_counts = {"en": 5_000, "pt": 4}
-    step._stream_total = 5_004
+    # a language's share of the tally must reach STREAM_SHARE once the tally is large
+    step.seed({"en": 5_000, "pt": 4})
+    step.detect_many(["lol same"])
     assert step.stream_languages == frozenset({"en"})
-    step._stream_counts["pt"] = max(language.STREAM_MIN, int(language.STREAM_SHARE * 5_010) + 1)
-    step._stream_total = 5_000 + step._stream_counts["pt"]
+    needed = max(language.STREAM_MIN, int(language.STREAM_SHARE * 5_010) + 1)
+    step.seed({"en": 5_000, "pt": needed})
+    step.detect_many(["lol same"])
     assert step.stream_languages == frozenset({"en", "pt"})
     # accurate mode weighs every candidate with lingua: no prior
     assert not LanguageEnricher(mode="accurate").stream_prior
+
+
+def test_decisions_do_not_depend_on_earlier_batches() -> None:
+    # a worker sees other batches before a given one than a single process does: the same
+    # batch gets the same decisions whatever came before it
+    batch = [*CLEAR_EN, *CLEAR_PT, "lol same", "haha faair", "sama lol"]
+    fresh = LanguageEnricher().detect_many(batch)
+    seasoned = LanguageEnricher()
+    seasoned.detect_many([*CLEAR_DE, "Hyvää huomenta kaikille, mitä kuuluu tänään?", "lol"] * 3)
+    seasoned.detect_many(["lol same", "sama lol", *CLEAR_EN])
+    assert [c for c, _ in seasoned.detect_many(batch)] == [c for c, _ in fresh]
+
+
+def test_the_workspace_seeds_the_stream(tmp_path: Path) -> None:
+    from socialloop.config import load_settings
+    from socialloop.learn.pipeline import Pipeline
+    from socialloop.learn.steps import build_steps
+    from socialloop.listen.importer import import_posts
+    from socialloop.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    posts = [
+        Post("twitter", str(i), text, datetime(2024, 1, 1, tzinfo=UTC))
+        for i, text in enumerate(CLEAR_EN + CLEAR_PT)
+    ]
+    import_posts(ws, posts)
+    Pipeline(build_steps(ws.settings, ["language"], ws.store)).run(ws.store)
+    (step,) = build_steps(load_settings(ws.settings.root), ["language"], ws.store)
+    assert isinstance(step, LanguageEnricher)
+    assert step.detect_many(["lol same"])[0][0] == "en"  # a batch of one, seeded
+    ws.close()
 
 
 def test_version_names_the_settings_that_change_decisions() -> None:

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from socialloop.errors import AccurateUnavailable
+from socialloop.learn.base import BatchMemo
 
 FloatArray = npt.NDArray[np.float64]
 Probs = npt.NDArray[np.floating[Any]]  # float32 (sentiment) or float64 (emotion) rows
@@ -39,6 +40,8 @@ MODEL_DIR = Path(__file__).resolve().parent / "models" / "accurate"
 # moved by up to 0.26 (16 of 600 TweetEval labels) with the texts sharing its batch; alone,
 # a text always gets the same answer, for ~20 % more CPU than batches of 64.
 BATCH = 1
+# Distinct texts whose probabilities are remembered (11 floats each) before the memo is reset.
+MEMO_SIZE = 50_000
 # what the model needs: the labels and blend weights, the ONNX graph, the tokenizer
 MODEL_FILES = ("accurate.json", "accurate.onnx", "tokenizer.json")
 RUNTIME = ("onnxruntime", "tokenizers")
@@ -87,7 +90,10 @@ class TransformerHeads:
         # `enrich --dry-run`, needs only the versions)
         self._session: Any = None
         self._tokenizer: Any = None
-        self._cache: tuple[tuple[str, ...], FloatArray, FloatArray] | None = None
+        # text -> its sentiment probabilities followed by its emotion ones. A text is scored
+        # alone, so its row depends on it alone: the sentiment step (posts and brand clauses)
+        # and the emotion step (the same posts) run each distinct text once, as do retweets.
+        self._memo: BatchMemo[str, FloatArray] = BatchMemo(MEMO_SIZE)
 
     def _load(self) -> None:
         """Load the ONNX session and the tokenizer; a file that fails to load (truncated,
@@ -115,6 +121,7 @@ class TransformerHeads:
 
     def __getstate__(self) -> dict[str, Any]:
         # `enrich --workers N` sends steps to spawned processes: they reload the model files
+        # and start with an empty memo
         return {"folder": self.folder, "meta": self.meta}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -122,17 +129,23 @@ class TransformerHeads:
         self.meta = state["meta"]
 
     def probs(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
-        """Sentiment (n, 3) and emotion (n, 8) probabilities; the last batch is remembered so
-        the sentiment and emotion steps share one forward pass."""
-        key = tuple(texts)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1], self._cache[2]
+        """Sentiment (n, 3) and emotion (n, 8) probabilities. Each distinct text goes through
+        the graph once and is remembered (see ``_memo``)."""
+        k = len(self.sentiment_labels)
+        if not texts:
+            return np.zeros((0, k)), np.zeros((0, len(self.emotion_labels)))
+        rows = np.stack(self._memo.get_many(list(texts), self._score))
+        return rows[:, :k], rows[:, k:]
+
+    def _score(self, texts: list[str]) -> FloatArray:
+        """Run the graph on ``texts``, one text a pass: each text's sentiment probabilities
+        followed by its emotion ones, a row per text."""
         n = len(texts)
         sent = np.zeros((n, len(self.sentiment_labels)))
         emo = np.zeros((n, len(self.emotion_labels)))
         if self._session is None:
             self._load()
-        encodings = self._tokenizer.encode_batch(list(texts))
+        encodings = self._tokenizer.encode_batch(texts)
         order = sorted(range(n), key=lambda i: len(encodings[i].ids))  # little padding
         for start in range(0, n, BATCH):
             idx = order[start : start + BATCH]
@@ -147,8 +160,7 @@ class TransformerHeads:
             s = np.exp(s_logits - s_logits.max(axis=1, keepdims=True))
             sent[idx] = s / s.sum(axis=1, keepdims=True)
             emo[idx] = 1.0 / (1.0 + np.exp(-np.asarray(e_logits, dtype=np.float64)))
-        self._cache = (key, sent, emo)
-        return sent, emo
+        return np.hstack([sent, emo])
 
     def weight(self, task: str, lang: str | None) -> float:
         """The transformer's share of the blended probability for ``task`` in ``lang``."""

@@ -95,5 +95,15 @@ class BatchMemo(Generic[K, V]):
             values.update(zip(missing, compute(missing), strict=True))
         return [values[k] for k in keys]
 
+    def known(self, keys: Iterable[K]) -> list[V]:
+        """The remembered values of those ``keys`` that are remembered."""
+        values = self._values
+        return [values[k] for k in keys if k in values]
+
+    def forget(self, keys: Iterable[K]) -> None:
+        """Stop remembering ``keys`` (values that depended on more than the key)."""
+        for k in keys:
+            self._values.pop(k, None)
+
     def clear(self) -> None:
         self._values.clear()

@@ -235,7 +235,7 @@ class EmotionEnricher:
             return []
         texts = [item.post.text or "" for item in batch]
         langs = [_lang(item) for item in batch]
-        if self.heads is not None:  # the transformer scores a batch at once: no memo
+        if self.heads is not None:  # the transformer remembers its own rows, per text
             emotion, emotions, confidence = self._decide(self.predict_proba(texts, langs))
             return [
                 Result(values={"emotion": e, "emotions": es}, confidence=c)

@@ -295,11 +295,11 @@ def evaluate(
         run(data.texts[:1], None if langs is None else langs[:1])  # loads the model
     if progress is not None:
         progress("load", 1, 1)
-    # models that score each text alone get the texts in chunks (progress); the language
-    # detector decides a text with the languages of the batch (its stream prior), and the
-    # transformer heads' scores change with the batch a text is in, so those get every text
-    # in one call, as the published figures were measured
-    whole = task == "language" or mode == "accurate"
+    # models that score each text alone (the accurate-mode transformer too: one text a
+    # forward pass) get the texts in chunks (progress); the language detector decides a text
+    # with the languages of the batch (its stream prior), so it gets every text in one call,
+    # as the published figures were measured
+    whole = task == "language"
     predicted, elapsed = _timed_predict(whole, run, data.texts, langs, progress)
     if task == "sentiment":
         labels: Sequence[str] | None = SENTIMENT_LABELS

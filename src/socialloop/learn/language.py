@@ -353,8 +353,10 @@ class LanguageEnricher:
             if on
         )
         self.stream_floor = stream_floor
-        self._stream_counts: dict[str, int] = {}
-        self._stream_total = 0
+        self._seed_counts: dict[str, int] = {}  # the workspace's stored languages (seed())
+        self._hit_codes: list[str] = []  # the batch's remembered (sure) decisions
+        self._weighed: list[int] = []  # rows of the last _detect_distinct that lingua weighed
+        self._stream: frozenset[str] = frozenset()
         self._fast: FastLangid | None = None
         self._declared_memo: dict[str | None, str | None] = {None: None}
         # (text, declared code) -> decision (the settings above are fixed once built)
@@ -413,27 +415,35 @@ class LanguageEnricher:
         candidates = frozenset(picked) | self._lingua_only
         return candidates if len(candidates) > 1 else None
 
+    def seed(self, counts: dict[str, int]) -> None:
+        """Start every batch's tally from these counts of languages (a workspace's stored
+        posts per detected language), so that small batches know the stream's languages."""
+        self._seed_counts = {c: int(n) for c, n in counts.items() if n > 0}
+
     def _stream_languages(
         self, labels: Sequence[str], sure: npt.NDArray[np.intp]
     ) -> frozenset[str] | None:
-        """Count the languages py3langid decided alone (``sure``: their label indices) into the
-        stream's tally; the stream's languages (None while it has fewer than two)."""
-        counts = self._stream_counts
+        """The stream's languages for this batch (None: fewer than two): the seed, plus the
+        batch's distinct texts py3langid decided alone (``sure``: their label indices, and the
+        remembered decisions of its other texts). The tally is the batch's own: a decision
+        depends on the stored state the step was seeded with and on its batch, not on the
+        batches a process happened to see before it."""
+        counts = dict(self._seed_counts)
+        for code in self._hit_codes:
+            counts[code] = counts.get(code, 0) + 1
         for j, n in zip(*np.unique(sure, return_counts=True), strict=True):
             code = labels[int(j)]
             counts[code] = counts.get(code, 0) + int(n)
-        self._stream_total += len(sure)
-        stream = self.stream_languages
-        return stream if len(stream) > 1 else None
+        floor = max(STREAM_MIN, STREAM_SHARE * sum(counts.values()))
+        self._stream = frozenset(c for c, n in counts.items() if n >= floor) & self._lingua_set
+        return self._stream if len(self._stream) > 1 else None
 
     @property
     def stream_languages(self) -> frozenset[str]:
-        """The stream prior's languages now: those of at least :data:`STREAM_SHARE` (and
-        :data:`STREAM_MIN`) of the distinct texts py3langid has decided alone so far (that
-        lingua knows). Empty before the first batch or with the prior off."""
-        floor = max(STREAM_MIN, STREAM_SHARE * self._stream_total)
-        counts = self._stream_counts
-        return frozenset(c for c, n in counts.items() if n >= floor) & self._lingua_set
+        """The stream prior's languages in the last batch: those of at least
+        :data:`STREAM_SHARE` (and :data:`STREAM_MIN`) of the seed and that batch's clear texts,
+        that lingua knows. Empty before the first batch or with the prior off."""
+        return self._stream
 
     def _stream_candidates(
         self,
@@ -501,10 +511,26 @@ class LanguageEnricher:
                 (text, known[d] if d in known else norm(d))
                 for text, d in zip(texts, decl, strict=True)
             ]
-        return self._memo.get_many(
-            keys,
-            lambda missing: self._detect_distinct([t for t, _ in missing], [c for _, c in missing]),
-        )
+        if not self.stream_prior:
+            return self._memo.get_many(
+                keys,
+                lambda missing: self._detect_distinct(
+                    [t for t, _ in missing], [c for _, c in missing]
+                ),
+            )
+        # under the stream prior the memo keeps the sure decisions only (they depend on the
+        # text alone); they count in the batch's tally like the batch's new sure decisions
+        self._hit_codes = [code for code, _ in self._memo.known(dict.fromkeys(keys)) if code != UND]
+        weighed: list[tuple[str, str | None]] = []
+
+        def compute(missing: list[tuple[str, str | None]]) -> list[tuple[str, float]]:
+            out = self._detect_distinct([t for t, _ in missing], [c for _, c in missing])
+            weighed.extend(missing[i] for i in self._weighed)
+            return out
+
+        decided = self._memo.get_many(keys, compute)
+        self._memo.forget(weighed)
+        return decided
 
     def _detect_distinct(
         self, texts: Sequence[str], codes: Sequence[str | None]
@@ -550,6 +576,8 @@ class LanguageEnricher:
             out[i] = combine_declared(p, codes[i], self.declared_boost) if p else (UND, 0.0)
         for i, seen in copies:
             out[i] = out[seen]
+        weighed = {i for group in pending.values() for i, _ in group}
+        self._weighed = sorted(weighed | {i for i, seen in copies if seen in weighed})
         return out
 
     def _decide_fast(

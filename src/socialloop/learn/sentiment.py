@@ -369,7 +369,7 @@ class SentimentEnricher:
     def _proba(self, texts: Sequence[str], langs: Sequence[str | None]) -> Probs:
         """``model.predict_proba(texts, langs)``. In fast mode a row depends on its text and
         language alone (hashed features, row-wise softmax), so each distinct pair is scored
-        once and remembered; the transformer (accurate mode) scores the batch as given."""
+        once and remembered; in accurate mode the transformer keeps its own per-text memo."""
         model = self.model
         if self.heads is not None or not texts:
             return model.predict_proba(texts, langs)

@@ -40,7 +40,7 @@ def _language(
     try:
         if settings.enrich_mode == "accurate":
             return LanguageEnricher(languages=settings.languages or None, mode="accurate")
-        return LanguageEnricher(
+        step = LanguageEnricher(
             languages=settings.languages or None,
             mode="fast",
             lingua_models="trigram" if settings.language_models == "trigram" else "full",
@@ -54,6 +54,12 @@ def _language(
             key="learn.languages",
             file=str(path),
         ) from exc
+    if store is not None and step.stream_prior:
+        from socialloop.store.labels import label_counts
+
+        # the workspace's languages so far: the stream prior of small batches (live polls)
+        step.seed({c: n for c, n in label_counts(store, "lang").items() if c != "und"})
+    return step
 
 
 def _sentiment(
@@ -138,7 +144,7 @@ def build_steps(
         from socialloop.learn.emotion import EmotionEnricher
         from socialloop.learn.sentiment import SentimentEnricher
 
-        heads = TransformerHeads()  # one model shared by both steps (one forward pass a batch)
+        heads = TransformerHeads()  # one model and one per-text memo shared by both steps
         steps = [
             type(step)(heads=heads, features=features)
             if isinstance(step, SentimentEnricher | EmotionEnricher)

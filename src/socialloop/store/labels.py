@@ -151,3 +151,14 @@ def label_reader(store: Store) -> Callable[[list[str]], dict[str, Labels]]:
     if not has_labels(store):
         return lambda ids: {}
     return partial(labels_for, store)
+
+
+def label_counts(store: Store, field_name: str) -> dict[str, int]:
+    """How many stored posts carry each label of ``field_name`` (e.g. each detected language)."""
+    stmt = (
+        select(post_labels.c.label, func.count())
+        .where(post_labels.c.field == field_name)
+        .group_by(post_labels.c.label)
+    )
+    with store.begin() as conn:
+        return {str(label): int(n) for label, n in conn.execute(stmt)}
