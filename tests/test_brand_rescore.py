@@ -88,3 +88,22 @@ def test_brand_add_says_what_to_run(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "no sentiment toward" not in res.output
+
+
+def test_a_renamed_brand_is_scored_again(ws: Workspace) -> None:
+    # the sentiment toward a brand finds the brand in the text by its name
+    import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(TEXTS)])
+    brand, matched = ws.add_brand("Acme", "acme OR latte")
+    assert matched == 2 and brand.id is not None
+    pipeline = Pipeline([LanguageEnricher(), SentimentEnricher()])
+    pipeline.run(ws.store)
+    assert _scored(ws, brand.id) == 2
+    _, matched = ws.edit_brand("Acme", new_name="Latte")
+    assert matched == 2
+    assert _scored(ws, brand.id) == 0 and ws.store.brand_unscored(brand.id) == 2
+    assert pipeline.pending(ws.store, pipeline.steps[1]) == 2
+    pipeline.run(ws.store)
+    assert _scored(ws, brand.id) == 2
+    # other edits keep the labels
+    ws.edit_brand("Latte", competitor=True)
+    assert _scored(ws, brand.id) == 2 and pipeline.pending(ws.store, pipeline.steps[1]) == 0

@@ -326,8 +326,10 @@ class Workspace:
         assumptions: Sequence[str] | None = None,
         accounts: Sequence[str] | None = None,
     ) -> tuple[Brand, int | None]:
-        """Change a brand; when its query changes, rematch all stored posts."""
+        """Change a brand; when its query changes, rematch all stored posts; when its name
+        changes (the sentiment toward it finds it by name), its posts are scored again."""
         compiled = self.parse_brand_query(query) if query is not None else None
+        renamed = new_name is not None and new_name != name
         brand = self.store.update_brand(
             name,
             name=new_name,
@@ -339,9 +341,13 @@ class Workspace:
         )
         self._matchers = None
         matched = None
+        if renamed and compiled is None:
+            compiled = self._brand_query(brand.query)
         if compiled is not None:
             assert brand.id is not None
-            matched = self.store.rematch_brand(brand.id, self.to_sql(compiled), PER_BRAND_STEPS)
+            matched = self.store.rematch_brand(
+                brand.id, self.to_sql(compiled), PER_BRAND_STEPS, rescore=renamed
+            )
         return brand, matched
 
     def remove_brand(self, name: str) -> None:

@@ -481,15 +481,24 @@ class Store:
             )
 
     def rematch_brand(
-        self, brand_id: int, where: ColumnElement[bool], per_brand_steps: Sequence[str] = ()
+        self,
+        brand_id: int,
+        where: ColumnElement[bool],
+        per_brand_steps: Sequence[str] = (),
+        *,
+        rescore: bool = False,
     ) -> int:
         """Recompute one brand's matches over every stored post (set-based, in SQL).
 
         The labels toward the brand follow its matches: those of posts it no longer matches
         are dropped, and on posts it newly matches the stored results of ``per_brand_steps``
         (the enrichment steps that label posts toward each brand) are marked stale, so the
-        next enrichment scores them toward it (:meth:`brand_unscored` counts them)."""
+        next enrichment scores them toward it (:meth:`brand_unscored` counts them).
+        ``rescore``: drop every label toward the brand first (its name, which finds it in a
+        post's text, changed), so all its posts are scored again."""
         with self.begin() as conn:
+            if rescore:
+                conn.execute(delete(brand_labels).where(brand_labels.c.brand_id == brand_id))
             conn.execute(delete(post_brands).where(post_brands.c.brand_id == brand_id))
             sel = select(literal(brand_id, posts.c.pk.type), posts.c.pk).where(where)
             conn.execute(insert(post_brands).from_select(["brand_id", "post_pk"], sel))
