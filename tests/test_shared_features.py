@@ -170,7 +170,9 @@ def test_elongations_and_spaces_as_the_plain_expressions() -> None:
 
 def test_clause_split_as_the_plain_expression() -> None:
     plain = re.compile(
-        rf"[.!?;。！？\n]+|,?\s*\b(?P<conn>{sentiment._MIRROR}|{sentiment._CONTRAST})\b",
+        rf"[.!?;。！？\n]+|,?\s*\b(?P<conn>{sentiment._MIRROR}|{sentiment._CONTRAST})\b"
+        rf"|\b(?P<cmp>{sentiment._COMPARATIVE_WORDS})\s+(?P<particle>{sentiment._PARTICLE})"
+        r"(?:\b|(?<=['’]))",
         re.IGNORECASE,
     )
     texts = _sim_texts(3000, seed=12) + TEXTS
@@ -181,9 +183,12 @@ def test_clause_split_as_the_plain_expression() -> None:
             f"a {word.title()}b {word}",
             word.replace("s", "ſ"),
         ]
+    texts += ["Rival es mejor que Acme", "meilleur qu'Acme, mais", "besser  als X aber Y"]
     for text in texts:
-        ours = [(m.span(), m.group("conn")) for m in sentiment._CLAUSE_SPLIT.finditer(text)]
-        assert ours == [(m.span(), m.group("conn")) for m in plain.finditer(text)], text
+        ours = [
+            (m.span(), m.group("conn", "particle")) for m in sentiment._CLAUSE_SPLIT.finditer(text)
+        ]
+        assert ours == [(m.span(), m.group("conn", "particle")) for m in plain.finditer(text)], text
 
 
 # --- the steps: shared within a build and a worker, the same results ----------------------------
