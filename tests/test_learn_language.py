@@ -255,7 +255,7 @@ def test_stream_prior_keeps_a_confident_outsider(monkeypatch: pytest.MonkeyPatch
 
 
 def test_stream_prior_needs_two_languages_and_a_share() -> None:
-    import socialloop.learn.language as language
+    import socialloop.learn.langid_stream as language
 
     step = LanguageEnricher()
     # one language: no prior, the plain top candidates

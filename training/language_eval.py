@@ -18,8 +18,8 @@ Reproduces docs/models.md "Language". Three ways to feed the sets to the step:
   it (a language at ~0.3 % of the stream), for seeds ``--seed`` .. ``--seed + repeats - 1``, a
   fresh step each; accuracy on those posts (and over all), then their mean.
 
-``--stream-share`` overrides ``socialloop.learn.language.STREAM_SHARE`` in this process (a module
-constant, not a parameter of the step) to measure what the share trades.
+``--stream-share`` sets the step's ``stream_share`` (default ``STREAM_SHARE``) to measure what
+the share trades.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import socialloop.learn.language as language_module
-from socialloop.learn.language import STREAM_FLOOR, LanguageEnricher
+from socialloop.learn.langid_stream import STREAM_FLOOR, STREAM_SHARE
+from socialloop.learn.language import LanguageEnricher
 from socialloop.learn.language_eval import evaluate_language, language_eval_sets
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -56,6 +56,7 @@ def build_step(args: argparse.Namespace) -> LanguageEnricher:
         lingua_models=args.lingua_models,
         stream_prior=args.language_prior == "stream",
         stream_floor=args.stream_floor,
+        stream_share=args.stream_share if args.stream_share is not None else STREAM_SHARE,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -164,8 +165,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    if args.stream_share is not None:
-        language_module.STREAM_SHARE = args.stream_share
     sets = language_eval_sets(args.data, args.limit)
     if not sets:
         raise SystemExit(f"no validation sets under {args.data}")

@@ -36,7 +36,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from socialloop.learn.base import BatchMemo, Item, Result
 from socialloop.learn.langid_fast import (
@@ -44,6 +43,7 @@ from socialloop.learn.langid_fast import (
     apply_prior,
     fast_languages,
 )
+from socialloop.learn.langid_stream import STREAM_FLOOR, STREAM_SHARE, StreamPrior
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -62,13 +62,6 @@ TOP_K_ACCURATE = 5
 _PARALLEL_MIN = 16
 # Decisions a step remembers per (text, declared language) before the memo is reset.
 _MEMO_SIZE = 100_000
-#: Stream prior (fast mode): a language is one of the stream's once it makes up this share of
-#: the posts py3langid has decided alone so far (and at least :data:`STREAM_MIN` of them).
-STREAM_SHARE = 0.001
-STREAM_MIN = 2
-#: ... and py3langid's best guess outside the stream's languages is still weighed by lingua
-#: when its probability reaches this floor.
-STREAM_FLOOR = 0.3
 #: Factor applied to the declared language's probability (see module docstring).
 DECLARED_BOOST = 8.0
 #: Share of romanised-Hindi function words from which a Latin-script post is "hi".
@@ -311,6 +304,7 @@ class LanguageEnricher:
         lingua_models: Literal["full", "trigram"] = "full",
         stream_prior: bool = True,
         stream_floor: float = STREAM_FLOOR,
+        stream_share: float = STREAM_SHARE,
     ) -> None:
         if mode not in ("fast", "accurate"):
             raise ValueError(f"mode must be 'fast' or 'accurate', not {mode!r}")
@@ -352,11 +346,9 @@ class LanguageEnricher:
             )
             if on
         )
-        self.stream_floor = stream_floor
-        self._seed_counts: dict[str, int] = {}  # the workspace's stored languages (seed())
+        self._prior = StreamPrior(self._lingua_set, share=stream_share, floor=stream_floor)
         self._hit_codes: list[str] = []  # the batch's remembered (sure) decisions
         self._weighed: list[int] = []  # rows of the last _detect_distinct that lingua weighed
-        self._stream: frozenset[str] = frozenset()
         self._fast: FastLangid | None = None
         self._declared_memo: dict[str | None, str | None] = {None: None}
         # (text, declared code) -> decision (the settings above are fixed once built)
@@ -416,57 +408,19 @@ class LanguageEnricher:
         return candidates if len(candidates) > 1 else None
 
     def seed(self, counts: dict[str, int]) -> None:
-        """Start every batch's tally from these counts of languages (a workspace's stored
-        posts per detected language), so that small batches know the stream's languages."""
-        self._seed_counts = {c: int(n) for c, n in counts.items() if n > 0}
+        """Start every batch's stream tally from these counts of languages (a workspace's
+        stored posts per detected language; :class:`StreamPrior`)."""
+        self._prior.seed(counts)
 
-    def _stream_languages(
-        self, labels: Sequence[str], sure: npt.NDArray[np.intp]
-    ) -> frozenset[str] | None:
-        """The stream's languages for this batch (None: fewer than two): the seed, plus the
-        batch's distinct texts py3langid decided alone (``sure``: their label indices, and the
-        remembered decisions of its other texts). The tally is the batch's own: a decision
-        depends on the stored state the step was seeded with and on its batch, not on the
-        batches a process happened to see before it."""
-        counts = dict(self._seed_counts)
-        for code in self._hit_codes:
-            counts[code] = counts.get(code, 0) + 1
-        for j, n in zip(*np.unique(sure, return_counts=True), strict=True):
-            code = labels[int(j)]
-            counts[code] = counts.get(code, 0) + int(n)
-        floor = max(STREAM_MIN, STREAM_SHARE * sum(counts.values()))
-        self._stream = frozenset(c for c, n in counts.items() if n >= floor) & self._lingua_set
-        return self._stream if len(self._stream) > 1 else None
+    @property
+    def stream_floor(self) -> float:
+        return self._prior.floor
 
     @property
     def stream_languages(self) -> frozenset[str]:
-        """The stream prior's languages in the last batch: those of at least
-        :data:`STREAM_SHARE` (and :data:`STREAM_MIN`) of the seed and that batch's clear texts,
-        that lingua knows. Empty before the first batch or with the prior off."""
-        return self._stream
-
-    def _stream_candidates(
-        self,
-        ranking: npt.NDArray[np.intp],
-        labels: Sequence[str],
-        stream: frozenset[str],
-        best_p: float,
-        declared: str | None,
-    ) -> frozenset[str] | None:
-        """What lingua weighs under the stream prior: py3langid's :attr:`top_k` best among the
-        stream's languages, its best guess if that reaches :attr:`stream_floor`, the declared
-        language (None: fewer than two, the caller falls back to py3langid's plain top k)."""
-        picked: list[str] = []
-        for j in ranking.tolist():
-            code = labels[j]
-            if code in stream:
-                picked.append(code)
-                if len(picked) == self.top_k:
-                    break
-        best = labels[int(ranking[0])]
-        if best_p >= self.stream_floor and best not in stream:
-            picked.append(best)
-        return self._candidates(picked, declared)
+        """The stream prior's languages in the last batch (empty before the first batch or
+        with the prior off)."""
+        return self._prior.languages
 
     # -- batches (the Enricher contract)
 
@@ -605,7 +559,9 @@ class LanguageEnricher:
         else:
             decided = np.zeros(n, dtype=bool)
         unsure = np.flatnonzero(~decided)
-        stream = self._stream_languages(labels, best[decided]) if self.stream_prior else None
+        stream = (
+            self._prior.batch(labels, best[decided], self._hit_codes) if self.stream_prior else None
+        )
         if len(unsure):
             # the unsure rows ranked best first, as FastLangid.ranked does one row
             sub = mat[unsure]
@@ -616,9 +572,10 @@ class LanguageEnricher:
                 i = rows[r]
                 candidates = None
                 if stream is not None:
-                    candidates = self._stream_candidates(
-                        order[k], labels, stream, float(ranked_p[k, 0]), codes[i]
+                    picked = self._prior.candidates(
+                        order[k], labels, stream, float(ranked_p[k, 0]), self.top_k
                     )
+                    candidates = self._candidates(picked, codes[i])
                 if candidates is None:
                     candidates = self._candidates((labels[j] for j in top), codes[i])
                 if candidates is None:
