@@ -188,3 +188,15 @@ def upsert_rows(
         copy_upsert(conn, table, keys, rows, conflict)
     else:
         execute_rows(conn, conflict(dialect_insert(conn, table)), keys, rows)
+
+
+def as_utc(dt: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (naive ones are UTC)."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """Now in UTC, naive, as timestamps are stored."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -21,27 +21,22 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    delete,
-    exists,
     func,
     insert,
-    literal,
     select,
     type_coerce,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from socialloop.errors import AlreadyExists, NotFound, StoreError
-from socialloop.models import Author, Brand, Post
+from socialloop.errors import StoreError
+from socialloop.models import Author, Post
+from socialloop.store.brand_store import BrandStore
 from socialloop.store.engine import ConnectHook, make_engine, migrate
 from socialloop.store.plan import count_stmt, newest_pks
-from socialloop.store.rows import dialect_insert
+from socialloop.store.rows import as_utc, utc_now
 from socialloop.store.schema import (
     authors,
-    brand_labels,
-    brands,
-    enrichments,
     import_runs,
     interactions,
     post_brands,
@@ -49,30 +44,6 @@ from socialloop.store.schema import (
     sources,
 )
 from socialloop.store.writer import UpsertResult, derive_threads, upsert_posts
-
-#: The version a stored enrichment gets when it must be redone (no step has it).
-STALE_VERSION = ""
-
-
-def _unscored(brand_id: int) -> Select[Any]:
-    """The posts ``brand_id`` matches that carry no label toward it."""
-    return select(post_brands.c.post_pk).where(
-        post_brands.c.brand_id == brand_id,
-        ~exists().where(
-            brand_labels.c.brand_id == brand_id, brand_labels.c.post_pk == post_brands.c.post_pk
-        ),
-    )
-
-
-def _utc(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 READ_MMAP_BYTES = 1 << 31
 """How much of a SQLite database searches map into memory (SQLite caps it at its build's
@@ -156,7 +127,7 @@ def _time(value: Any) -> datetime | None:
             # for the aware value (several times faster than parsing, then replacing tzinfo)
             return datetime.fromisoformat(value + "+00:00")
         value = datetime.fromisoformat(value)
-    return _utc(value)
+    return as_utc(value)
 
 
 def row_to_post(row: Any) -> Post:
@@ -200,8 +171,8 @@ def row_to_post(row: Any) -> Post:
     )
 
 
-class Store:
-    """The database of a workspace."""
+class Store(BrandStore):
+    """The database of a workspace (its brand methods: :class:`BrandStore`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -382,183 +353,10 @@ class Store:
                 ),
             }
 
-    # -- brands ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _brand(row: Any) -> Brand:
-        return Brand(
-            id=row.id,
-            name=row.name,
-            query=row.query,
-            competitor=bool(row.competitor),
-            values=row.brand_values,
-            assumptions=list(row.assumptions or []),
-            accounts=list(row.accounts or []),
-            created_at=_utc(row.created_at),
-            updated_at=_utc(row.updated_at),
-        )
-
-    def list_brands(self) -> list[Brand]:
-        with self.begin() as conn:
-            return [self._brand(r) for r in conn.execute(select(brands).order_by(brands.c.id))]
-
-    def get_brand(self, name: str) -> Brand:
-        with self.begin() as conn:
-            row = conn.execute(
-                select(brands).where(func.lower(brands.c.name) == name.lower())
-            ).first()
-        if row is None:
-            raise NotFound(f"no brand named {name!r}")
-        return self._brand(row)
-
-    def add_brand(self, brand: Brand) -> Brand:
-        now = _now()
-        try:
-            with self.engine.begin() as conn:
-                exists = conn.execute(
-                    select(brands.c.id).where(func.lower(brands.c.name) == brand.name.lower())
-                ).first()
-                if exists is not None:
-                    raise AlreadyExists(f"a brand named {brand.name!r} already exists")
-                res = conn.execute(
-                    insert(brands).values(
-                        name=brand.name,
-                        query=brand.query,
-                        competitor=brand.competitor,
-                        brand_values=brand.values,
-                        assumptions=list(brand.assumptions),
-                        accounts=list(brand.accounts),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        except IntegrityError as exc:
-            raise AlreadyExists(f"a brand named {brand.name!r} already exists") from exc
-        pk = res.inserted_primary_key
-        assert pk is not None
-        return self.get_brand(brand.name) if pk[0] else brand
-
-    def update_brand(self, brand_name: str, /, **changes: Any) -> Brand:
-        current = self.get_brand(brand_name)
-        values: dict[str, Any] = {}
-        for key, value in changes.items():
-            if value is None:
-                continue
-            column = {"values": "brand_values"}.get(key, key)
-            values[column] = value
-        if "name" in values and values["name"].lower() != current.name.lower():
-            try:
-                self.get_brand(values["name"])
-            except NotFound:
-                pass
-            else:
-                raise AlreadyExists(f"a brand named {values['name']!r} already exists")
-        if values:
-            values["updated_at"] = _now()
-            with self.begin() as conn:
-                conn.execute(update(brands).where(brands.c.id == current.id).values(**values))
-        return self.get_brand(values.get("name", current.name))
-
-    def remove_brand(self, name: str) -> None:
-        brand = self.get_brand(name)
-        with self.begin() as conn:
-            conn.execute(delete(post_brands).where(post_brands.c.brand_id == brand.id))
-            conn.execute(delete(brands).where(brands.c.id == brand.id))
-
-    def add_matches(self, conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
-        """Record (brand_id, post_pk) matches; existing pairs are kept."""
-        if not pairs:
-            return
-        conn.execute(
-            dialect_insert(conn, post_brands).on_conflict_do_nothing(),
-            [{"brand_id": b, "post_pk": p} for b, p in pairs],
-        )
-
-    def clear_matches(self, conn: Connection, post_pks: Sequence[int]) -> None:
-        for i in range(0, len(post_pks), 500):
-            conn.execute(
-                delete(post_brands).where(post_brands.c.post_pk.in_(post_pks[i : i + 500]))
-            )
-
-    def rematch_brand(
-        self,
-        brand_id: int,
-        where: ColumnElement[bool],
-        per_brand_steps: Sequence[str] = (),
-        *,
-        rescore: bool = False,
-    ) -> int:
-        """Recompute one brand's matches over every stored post (set-based, in SQL).
-
-        The labels toward the brand follow its matches: those of posts it no longer matches
-        are dropped, and on posts it newly matches the stored results of ``per_brand_steps``
-        (the enrichment steps that label posts toward each brand) are marked stale, so the
-        next enrichment scores them toward it (:meth:`brand_unscored` counts them).
-        ``rescore``: drop every label toward the brand first (its name, which finds it in a
-        post's text, changed), so all its posts are scored again."""
-        with self.begin() as conn:
-            if rescore:
-                conn.execute(delete(brand_labels).where(brand_labels.c.brand_id == brand_id))
-            conn.execute(delete(post_brands).where(post_brands.c.brand_id == brand_id))
-            sel = select(literal(brand_id, posts.c.pk.type), posts.c.pk).where(where)
-            conn.execute(insert(post_brands).from_select(["brand_id", "post_pk"], sel))
-            matched = post_brands.c.post_pk == brand_labels.c.post_pk
-            conn.execute(
-                delete(brand_labels).where(
-                    brand_labels.c.brand_id == brand_id,
-                    ~exists().where(post_brands.c.brand_id == brand_id, matched),
-                )
-            )
-            if per_brand_steps:
-                conn.execute(
-                    update(enrichments)
-                    .where(
-                        enrichments.c.step.in_(list(per_brand_steps)),
-                        enrichments.c.post_pk.in_(_unscored(brand_id)),
-                    )
-                    .values(version=STALE_VERSION)
-                )
-            return int(
-                conn.execute(
-                    select(func.count()).where(post_brands.c.brand_id == brand_id)
-                ).scalar_one()
-            )
-
-    def brand_unscored(self, brand_id: int) -> int:
-        """Posts the brand matches that carry no label toward it yet (not enriched since the
-        brand matched them)."""
-        with self.begin() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(_unscored(brand_id).subquery())
-                ).scalar_one()
-            )
-
-    def brand_label_counts(self, field: str) -> dict[int, dict[str, int]]:
-        """Per brand, how many posts carry each label of ``field`` toward that brand (e.g.
-        the sentiment toward each brand)."""
-        stmt = (
-            select(brand_labels.c.brand_id, brand_labels.c.label, func.count())
-            .where(brand_labels.c.field == field)
-            .group_by(brand_labels.c.brand_id, brand_labels.c.label)
-        )
-        out: dict[int, dict[str, int]] = {}
-        with self.begin() as conn:
-            for bid, label, n in conn.execute(stmt):
-                out.setdefault(int(bid), {})[str(label)] = int(n)
-        return out
-
-    def brand_counts(self) -> dict[int, int]:
-        with self.begin() as conn:
-            rows = conn.execute(
-                select(post_brands.c.brand_id, func.count()).group_by(post_brands.c.brand_id)
-            )
-            return {int(b): int(n) for b, n in rows}
-
     # -- sources and import runs -------------------------------------------------------------
 
     def ensure_source(self, name: str, connector: str, config: dict[str, Any] | None = None) -> int:
-        now = _now()
+        now = utc_now()
         with self.begin() as conn:
             row = conn.execute(select(sources.c.id).where(sources.c.name == name)).first()
             if row is not None:
@@ -584,7 +382,7 @@ class Store:
                     files=files,
                     format=fmt,
                     status="running",
-                    started_at=_now(),
+                    started_at=utc_now(),
                     read=0,
                     new=0,
                     updated=0,
@@ -616,7 +414,7 @@ class Store:
         if status is not None:
             values["status"] = status
             if status != "running":
-                values["finished_at"] = _now()
+                values["finished_at"] = utc_now()
         if rejects_path is not None:
             values["rejects_path"] = rejects_path
         if error is not None:
