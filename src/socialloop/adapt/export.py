@@ -232,55 +232,34 @@ def _write_stream(posts: Iterable[Post], fh: BinaryIO, fmt: str, labels: LabelSo
     return n
 
 
-_PARQUET_POST_COLUMNS = (
-    "id",
-    "network",
-    "native_id",
-    "created_at",
-    "author",
-    "author_name",
-    "followers",
-    "lang",
-    "text",
-    "url",
-    "parent_id",
-    "root_id",
-    "reshare_of",
-    "quote_of",
-    "likes",
-    "reshares",
-    "replies",
-    "views",
-    "hashtags",
-    "mentions",
-    "links",
+# The posts' Parquet columns: name, kind (its pyarrow type in _write_parquet) and value.
+_PARQUET_POST: tuple[tuple[str, str, Callable[[Post], Any]], ...] = (
+    ("id", "string", lambda p: p.id),
+    ("network", "string", lambda p: p.network),
+    ("native_id", "string", lambda p: p.native_id),
+    ("created_at", "time", lambda p: p.created_at),
+    ("author", "string", lambda p: p.author.handle if p.author else None),
+    ("author_name", "string", lambda p: p.author.name if p.author else None),
+    ("followers", "int", lambda p: p.author.followers if p.author else None),
+    ("lang", "string", lambda p: p.lang),
+    ("text", "string", lambda p: p.text),
+    ("url", "string", lambda p: p.url),
+    ("parent_id", "string", lambda p: p.parent_id),
+    ("root_id", "string", lambda p: p.root_id),
+    ("reshare_of", "string", lambda p: p.reshare_of),
+    ("quote_of", "string", lambda p: p.quote_of),
+    ("likes", "int", lambda p: p.likes),
+    ("reshares", "int", lambda p: p.reshares),
+    ("replies", "int", lambda p: p.replies),
+    ("views", "int", lambda p: p.views),
+    ("hashtags", "strings", lambda p: p.hashtags),
+    ("mentions", "strings", lambda p: p.mentions),
+    ("links", "strings", lambda p: p.links),
 )
 
 
 def _parquet_rows(batch: list[Post], found: Mapping[str, Labels] | None) -> dict[str, list[Any]]:
-    cols: dict[str, list[Any]] = {k: [] for k in _PARQUET_POST_COLUMNS}
-    for p in batch:
-        cols["id"].append(p.id)
-        cols["network"].append(p.network)
-        cols["native_id"].append(p.native_id)
-        cols["created_at"].append(p.created_at)
-        cols["author"].append(p.author.handle if p.author else None)
-        cols["author_name"].append(p.author.name if p.author else None)
-        cols["followers"].append(p.author.followers if p.author else None)
-        cols["lang"].append(p.lang)
-        cols["text"].append(p.text)
-        cols["url"].append(p.url)
-        cols["parent_id"].append(p.parent_id)
-        cols["root_id"].append(p.root_id)
-        cols["reshare_of"].append(p.reshare_of)
-        cols["quote_of"].append(p.quote_of)
-        cols["likes"].append(p.likes)
-        cols["reshares"].append(p.reshares)
-        cols["replies"].append(p.replies)
-        cols["views"].append(p.views)
-        cols["hashtags"].append(p.hashtags)
-        cols["mentions"].append(p.mentions)
-        cols["links"].append(p.links)
+    cols: dict[str, list[Any]] = {name: [get(p) for p in batch] for name, _, get in _PARQUET_POST}
     if found is not None:
         labelled = [found.get(p.id, NO_LABELS) for p in batch]
         for name in LABEL_FIELDS:
@@ -298,29 +277,13 @@ def _write_parquet(posts: Iterable[Post], path: Path, labels: LabelSource | None
             "Parquet export needs pyarrow: install the extra with "
             "`pip install 'socialloop[parquet]'`"
         ) from exc
-    columns = [
-        ("id", pa.string()),
-        ("network", pa.string()),
-        ("native_id", pa.string()),
-        ("created_at", pa.timestamp("us", tz="UTC")),
-        ("author", pa.string()),
-        ("author_name", pa.string()),
-        ("followers", pa.int64()),
-        ("lang", pa.string()),
-        ("text", pa.string()),
-        ("url", pa.string()),
-        ("parent_id", pa.string()),
-        ("root_id", pa.string()),
-        ("reshare_of", pa.string()),
-        ("quote_of", pa.string()),
-        ("likes", pa.int64()),
-        ("reshares", pa.int64()),
-        ("replies", pa.int64()),
-        ("views", pa.int64()),
-        ("hashtags", pa.list_(pa.string())),
-        ("mentions", pa.list_(pa.string())),
-        ("links", pa.list_(pa.string())),
-    ]
+    kinds = {
+        "string": pa.string(),
+        "time": pa.timestamp("us", tz="UTC"),
+        "int": pa.int64(),
+        "strings": pa.list_(pa.string()),
+    }
+    columns = [(name, kinds[kind]) for name, kind, _ in _PARQUET_POST]
     if labels is not None:
         # null: not computed for the post; lists for the multi-valued fields; the sentiment
         # toward each brand as a map from brand name to label (empty without any)
