@@ -10,6 +10,7 @@ import gzip
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from socialloop.cli.learn_cmds import print_eval, run_eval
+from socialloop.cli.learn_cmds import eval_remedy, print_eval, run_eval
 from socialloop.cli.main import cli
 from socialloop.learn.evaluate import CHUNK, EvalError, evaluate, map_labels, read_dataset
 from socialloop.learn.metrics import classification_metrics
@@ -184,8 +185,15 @@ def test_archives_and_binary_files_are_refused_clearly(tmp_path: Path) -> None:
     z = tmp_path / "data.csv"
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("inner.csv", "text,label\nhi,positive\n")
-    with pytest.raises(EvalError, match="ZIP archive; extract"):
+    with pytest.raises(EvalError, match="is a ZIP archive") as info:
         read_dataset(z)
+    assert (info.value.kind, info.value.archive, info.value.path) == (
+        "archive",
+        "a ZIP archive",
+        str(z),
+    )
+    code, _, err = run("sentiment", "--data", str(z))
+    assert code == 1 and "ZIP archive; extract the file inside and pass that with --data" in err
     b = tmp_path / "bin.csv"
     b.write_bytes(b"\x00\x01\x02\x00\x00\x00\xff\n")
     code, _, err = run("sentiment", "--data", str(b))
@@ -269,9 +277,15 @@ def test_multi_label_rows_say_one_label_per_row() -> None:
         map_labels("emotion", ["anger,joy", "joy", "[1, 3]"], {})
     msg = str(info.value)
     assert "one label per row" in msg and "'[1, 3]'" in msg
-    assert "--label-map" not in msg  # every bad label is a list: a map would not help
-    with pytest.raises(EvalError, match=r"one label per row.*--label-map"):
+    assert info.value.several == ("[1, 3]", "anger,joy")
+    assert "--label-map" not in eval_remedy(info.value)  # every bad label is a list: no map
+    assert "keep the rows with a single label" in eval_remedy(info.value).lower()
+    with pytest.raises(EvalError, match=r"one label per row") as info:
         map_labels("emotion", ["anger,joy", "27"], {})
+    assert info.value.kind == "label_not_mapped" and info.value.task == "emotion"
+    assert info.value.unmapped == {"27": 1, "anger,joy": 1}
+    assert info.value.several == ("anger,joy",)
+    assert re.search(r"one label per row.*--label-map RAW=LABEL", eval_remedy(info.value))
     with pytest.raises(EvalError) as info:  # a phrase with commas is no list of labels
         map_labels("language", ["Alter, Hagelkörner, ernsthaft"], {})
     assert "one label per row" not in str(info.value)
@@ -414,3 +428,72 @@ def test_data_is_the_path_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_mode_has_help() -> None:
     res = CliRunner().invoke(cli, ["eval", "--help"])
     assert re.search(r"--mode \[fast\|accurate\]\s+Which models to score", res.output)
+
+
+# --- 8. errors carry facts; the CLI words the remedies ------------------------------------------
+
+
+def test_eval_errors_carry_facts_and_no_cli_wording(tmp_path: Path) -> None:
+    """Every EvalError states what happened and where (kind, path, line, the values found),
+    naming no command-line option: `socialloop eval` words the remedy from the facts."""
+    folder = tmp_path / "te"
+    folder.mkdir()
+    (folder / "val_text.txt").write_text("good\nbad\n")
+    (folder / "val_labels.txt").write_text("2\n")
+    tabbed = write_csv(tmp_path / "t.csv", pos_neg_rows(), delimiter="\t")
+    short = tmp_path / "short.csv"
+    short.write_text("text,label\nfine,positive\nno label here\n")
+    json_file = tmp_path / "p.json"
+    json_file.write_text('[{"text": "hi"}]')
+    bin_file = tmp_path / "b.csv"
+    bin_file.write_bytes(b"\x00\x01\x02\x00\x00\x00\xff\n")
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: read_dataset(tmp_path / "nowhere.csv"), "not_found"),
+        (lambda: read_dataset(bin_file), "binary"),
+        (lambda: read_dataset(json_file), "json"),
+        (lambda: read_dataset(tabbed, fmt="csv"), "missing_column"),
+        (lambda: read_dataset(tabbed, label_col="gold"), "missing_column"),
+        (lambda: read_dataset(short), "short_row"),
+        (lambda: read_dataset(short, header=False, text_col="body"), "bad_column_index"),
+        (lambda: read_dataset(folder), "unpaired_lines"),
+        (lambda: read_dataset(folder / "val_text.txt"), "tweeteval_file"),
+        (lambda: read_dataset(folder / "val_text.txt", fmt="tweeteval"), "file_not_folder"),
+        (lambda: read_dataset(folder, fmt="csv"), "folder_not_file"),
+        (lambda: map_labels("sentiment", ["0", "meh"], {"0": "negatve"}), "label_not_mapped"),
+        (lambda: map_labels("language", ["a long sentence of words"] * 2, {}), "label_not_mapped"),
+    ]
+    found: dict[str, EvalError] = {}
+    for call, kind in cases:
+        with pytest.raises(EvalError) as info:
+            call()
+        assert info.value.kind == kind, (kind, str(info.value))
+        assert "--" not in str(info.value), str(info.value)
+        assert "iconv" not in str(info.value)
+        found.setdefault(kind, info.value)
+    tab = found["missing_column"]
+    assert (tab.path, tab.line, tab.role, tab.column, tab.delimiter, tab.looks) == (
+        str(tabbed),
+        1,
+        "text",
+        "text",
+        ",",
+        "\t",
+    )
+    assert "looks tab-separated" in str(tab)
+    assert eval_remedy(tab).endswith("looks tab-separated: pass --format tsv")
+    row = found["short_row"]
+    assert (row.line, row.fields, row.delimiter) == (3, 1, ",")
+    assert found["tweeteval_file"].folder == str(folder)
+    assert f"--data {folder}" in eval_remedy(found["file_not_folder"])
+    assert eval_remedy(found["bad_column_index"]).startswith("--text-col must be a 0-based")
+    mapped = found["label_not_mapped"]
+    assert mapped.bad_targets == {"0": "negatve"} and mapped.unmapped == {"meh": 1}
+    assert "Fix --label-map" in eval_remedy(mapped) and "RAW=LABEL" in eval_remedy(mapped)
+    with pytest.raises(EvalError) as info:
+        evaluate("sarcasm", read_dataset(write_csv(tmp_path / "ok.csv", pos_neg_rows())))
+    assert info.value.kind == "unknown_task" and "--" not in str(info.value)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text,label\ncafé,positive\n".encode("cp1252"))
+    data = read_dataset(latin)
+    assert [(u.path, u.lines, u.first) for u in data.undecodable] == [(str(latin), 1, 2)]
+    assert "iconv" not in data.notes[0] and "--" not in data.notes[0]

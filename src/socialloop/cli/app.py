@@ -157,6 +157,12 @@ def remedy(exc: SocialloopError) -> str:
         return (
             f"Store error: {exc}\nCheck database_url in socialloop.toml and that the disk has room."
         )
+    from socialloop.learn.eval_data import EvalError
+
+    if isinstance(exc, EvalError):
+        from socialloop.cli.learn_cmds import eval_remedy
+
+        return eval_remedy(exc)
     return str(exc)
 
 

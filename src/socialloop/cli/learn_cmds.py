@@ -1,4 +1,5 @@
-"""``socialloop enrich``: run the LEARN steps over stored posts."""
+"""``socialloop enrich``: run the LEARN steps over stored posts; ``socialloop eval``: score a
+task's model on labelled data (and word the remedies for :class:`EvalError`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from rich.text import Text
 
 from socialloop.cli.app import open_workspace, parse_when, workspace_option
 from socialloop.learn.base import Enricher
+from socialloop.learn.eval_data import EvalError, Undecodable
 from socialloop.learn.evaluate import TASKS, Dataset, evaluate, read_dataset
 from socialloop.learn.pipeline import EnrichReport, Pipeline
 from socialloop.learn.steps import DEFAULT_STEPS, build_steps, check_requires
@@ -203,11 +205,84 @@ def eval_cmd(
     )
     for note in data.notes:
         click.echo(f"Warning: {note}", err=True)
+    for fact in data.undecodable:
+        click.echo(undecodable_remedy(fact), err=True)
     result = run_eval(task, data, label_map=mapping, mode=mode)
     if as_json:
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         return
     print_eval(result)
+
+
+def undecodable_remedy(fact: Undecodable) -> str:
+    """How to get the exact texts of a file read with bytes replaced by U+FFFD."""
+    name = Path(fact.path).name
+    return (
+        "For the exact texts, save the file as UTF-8 (a Windows / Latin-1 export: "
+        f"`iconv -f cp1252 -t utf-8 {name} > fixed.csv`)."
+    )
+
+
+def _delimiter_fix(looks: str) -> str:
+    return "--format tsv" if looks == "\t" else "--format auto (the delimiter is then sniffed)"
+
+
+def _label_remedy(exc: EvalError) -> str:
+    """What to do about gold labels that do not map (see :func:`eval_remedy`)."""
+    fixes: list[str] = []
+    if exc.bad_targets:
+        keys = ", ".join(map(repr, exc.bad_targets))
+        fixes.append(f"Fix --label-map: map {keys} to a {exc.task} label")
+    if exc.unmapped and len(exc.texts) > len(exc.unmapped) / 2:
+        fixes.append(
+            "Name the text and label columns with --text-col / --label-col (0-based numbers "
+            "with --no-header)"
+        )
+    elif exc.several:
+        fixes.append("Keep the rows with a single label")
+    if exc.unmapped and not exc.texts and len(exc.several) < len(exc.unmapped):
+        fixes.append("Map them with --label-map RAW=LABEL,...")
+    return f"{exc}" + "".join(f". {fix}" for fix in fixes)
+
+
+def eval_remedy(exc: EvalError) -> str:
+    """The message ``socialloop eval`` shows for an :class:`EvalError`: the library's fact
+    and what to pass instead (``--data``, ``--format``, ``--text-col`` ...), from its
+    attributes."""
+    kind = exc.kind
+    if kind == "archive":
+        return f"{exc}; extract the file inside and pass that with --data"
+    if kind == "binary":
+        return f"{exc}; pass a UTF-8 (or UTF-16) CSV / TSV file or a TweetEval folder"
+    if kind == "json":
+        return (
+            f"{exc}; eval reads CSV / TSV files (a text and a label column) and TweetEval "
+            "folders: write the text and label fields to a CSV file"
+        )
+    if kind == "malformed":
+        return f"{exc}; fix the quoting, or pass --format to name the delimiter"
+    if kind == "missing_column":
+        if exc.looks:
+            return f"{exc}: pass {_delimiter_fix(exc.looks)}"
+        return f"{exc}; pass --{exc.role}-col"
+    if kind == "short_row" and exc.looks:
+        return f"{exc}: pass {_delimiter_fix(exc.looks)}"
+    if kind == "bad_column_index":
+        return (
+            f"--{exc.role}-col must be a 0-based column number with --no-header, not {exc.value!r}"
+        )
+    if kind == "file_not_folder":
+        return (
+            f"--format tweeteval expects a folder, and {exc.path} is a file; pass its folder: "
+            f"--data {exc.folder}"
+        )
+    if kind == "tweeteval_file":
+        return f"{exc}; pass the folder: --data {exc.folder} (read as --format tweeteval)"
+    if kind == "folder_not_file":
+        return f"{exc.path} is a folder; pass --format tweeteval or a {exc.fmt} file"
+    if kind == "label_not_mapped":
+        return _label_remedy(exc)
+    return str(exc)
 
 
 def parse_label_map(items: tuple[str, ...]) -> dict[str, str]:

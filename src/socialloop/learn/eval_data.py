@@ -5,10 +5,12 @@ with a text and a label column, as a :class:`Dataset`.
 Files are opened as ``socialloop import`` opens them (``listen/formats/_streams``): gzip,
 bzip2 and xz are decompressed, UTF-8 (with or without BOM) and UTF-16 / UTF-32 with a BOM
 (UTF-16 without one too) are decoded, and bytes that are not valid in the encoding are read
-as U+FFFD, which ``Dataset.notes`` reports with the first line holding one. The delimiter of
-a file read with a header is sniffed from it (``,`` tab ``;`` ``|``) unless ``--format tsv``
-names it. Archives, binary and JSON files, a TweetEval file given instead of its folder and a
-header naming no text / label column are errors that say what to pass instead.
+as U+FFFD, which ``Dataset.notes`` reports with the first line holding one (and
+``Dataset.undecodable`` as facts). The delimiter of a file read with a header is sniffed from
+it (``,`` tab ``;`` ``|``) unless the format (tsv) names it. Archives, binary and JSON files,
+a TweetEval file given instead of its folder and a header naming no text / label column are
+:class:`EvalError` errors carrying what happened and where (``kind``, ``path``, ``line`` and the
+values found); the CLI words the remedy.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import itertools
 import lzma
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +42,88 @@ _READ_ERRORS = (OSError, EOFError, lzma.LZMAError)
 
 
 class EvalError(SocialloopError):
-    """The evaluation data cannot be read or its labels cannot be mapped."""
+    """The evaluation data cannot be read or its labels cannot be mapped. The message states
+    the fact; the attributes carry it for a caller to word a remedy:
+
+    ``kind`` what happened: ``not_found``, ``unreadable``, ``archive`` (``archive`` names
+    it: "a ZIP archive"), ``binary``, ``empty``, ``json``, ``malformed`` (``delimiter``),
+    ``missing_column`` (``role`` text / label, ``column`` the name looked for, ``columns`` the
+    header), ``short_row`` (``fields``, ``delimiter``), ``bad_column_index`` (``role``,
+    ``value``: not a number, given for a file without header), ``missing_split``,
+    ``unpaired_lines``, ``file_not_folder`` (a TweetEval task named for a file; ``folder``
+    its folder), ``tweeteval_file`` (one file of a TweetEval folder; ``folder``),
+    ``folder_not_file`` (``fmt`` the format named), ``unknown_task`` (``task``, ``tasks``),
+    ``no_rows``, ``label_not_mapped`` (see below). ``path`` the file or folder, ``line`` its
+    1-based line (0: none). ``looks`` the delimiter a header or row looks split by when it is
+    not the one used ("" when none).
+
+    ``label_not_mapped``: ``task``; ``expected`` the task's labels in words; ``unmapped`` each
+    raw gold label no label of the task (nor mapped) with its count; ``bad_targets`` each raw
+    label mapped to a value that is no label of the task, with that value; ``several`` the
+    unmapped labels that list several labels ("anger,joy"); ``texts`` the unmapped labels
+    that read as texts (more than three words)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        path: str | Path = "",
+        line: int = 0,
+        role: str = "",
+        column: str = "",
+        columns: Sequence[str] = (),
+        delimiter: str = "",
+        looks: str = "",
+        fields: int = 0,
+        value: str = "",
+        folder: str | Path = "",
+        fmt: str = "",
+        archive: str = "",
+        task: str = "",
+        tasks: Sequence[str] = (),
+        expected: str = "",
+        unmapped: Mapping[str, int] | None = None,
+        bad_targets: Mapping[str, str] | None = None,
+        several: Sequence[str] = (),
+        texts: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.path = str(path)
+        self.line = line
+        self.role = role
+        self.column = column
+        self.columns = tuple(columns)
+        self.delimiter = delimiter
+        self.looks = looks
+        self.fields = fields
+        self.value = value
+        self.folder = str(folder)
+        self.fmt = fmt
+        self.archive = archive
+        self.task = task
+        self.tasks = tuple(tasks)
+        self.expected = expected
+        self.unmapped = dict(unmapped or {})
+        self.bad_targets = dict(bad_targets or {})
+        self.several = tuple(several)
+        self.texts = tuple(texts)
+
+
+def delimiter_name(delimiter: str) -> str:
+    """A delimiter in words (comma, tab, semicolon, pipe), else the character itself."""
+    return _DELIMITERS.get(delimiter, delimiter)
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """Lines of ``path`` holding bytes its encoding could not decode (read as U+FFFD):
+    ``lines`` how many, ``first`` the first one (1-based)."""
+
+    path: str
+    lines: int
+    first: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +134,7 @@ class Dataset:
     path: str = ""  # the path as given (a TweetEval folder, a file); ``source`` when empty
     split: str = ""  # the TweetEval split read (test or val)
     notes: tuple[str, ...] = ()  # what the reader worked around (bytes read as U+FFFD)
+    undecodable: tuple[Undecodable, ...] = ()  # the same as facts
 
     @property
     def given(self) -> str:
@@ -69,14 +153,14 @@ def _encoding(path: Path) -> str:
             stream.close()
             raw.close()
     except _READ_ERRORS as exc:
-        raise EvalError(f"cannot read {path}: {exc}") from None
+        raise EvalError(f"cannot read {path}: {exc}", kind="unreadable", path=path) from None
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         return "utf-32"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     for magic, what in _ARCHIVES.items():
         if head.startswith(magic):
-            raise EvalError(f"{path} is {what}; extract the file inside and pass that with --data")
+            raise EvalError(f"{path} is {what}", kind="archive", path=path, archive=what)
     first = head.split(b"\n", 1)[0]
     if b"\x00" in first:
         even, odd = first[0::2], first[1::2]
@@ -85,8 +169,7 @@ def _encoding(path: Path) -> str:
         if even and even.count(0) == len(even) and 0 not in odd:
             return "utf-16-be"
         raise EvalError(
-            f"{path} is not text (NUL bytes in its first line); pass a UTF-8 (or UTF-16) "
-            "CSV / TSV file or a TweetEval folder"
+            f"{path} is not text (NUL bytes in its first line)", kind="binary", path=path
         )
     return "utf-8-sig"
 
@@ -100,7 +183,7 @@ def _lines(path: Path) -> Iterator[_streams.CsvLines]:
     try:
         yield _streams.CsvLines(_streams.text_stream(stream, encoding, "\n"))
     except _READ_ERRORS as exc:
-        raise EvalError(f"cannot read {path}: {exc}") from None
+        raise EvalError(f"cannot read {path}: {exc}", kind="unreadable", path=path) from None
     finally:
         stream.close()
         raw.close()
@@ -119,14 +202,15 @@ class _Replaced:
             self.count += 1
             self.first = self.first or line
 
+    def facts(self) -> tuple[Undecodable, ...]:
+        return (Undecodable(str(self.path), self.count, self.first),) if self.count else ()
+
     def notes(self) -> tuple[str, ...]:
         if not self.count:
             return ()
         return (
             f"{self.path}: {self.count:,} line(s) hold bytes that are not UTF-8 (the first at "
-            f"line {self.first}); they were read as U+FFFD (\ufffd), as `socialloop import` "
-            "reads them. For the exact texts, save the file as UTF-8 (a Windows / Latin-1 "
-            f"export: `iconv -f cp1252 -t utf-8 {self.path.name} > fixed.csv`)",
+            f"line {self.first}); they were read as U+FFFD (\ufffd), as posts are imported",
         )
 
 
@@ -149,7 +233,9 @@ def read_tweeteval(folder: Path) -> Dataset:
             break
     else:
         raise EvalError(
-            f"{folder}: no test_text.txt + test_labels.txt (nor val_*) in this TweetEval folder"
+            f"{folder}: no test_text.txt + test_labels.txt (nor val_*) in this TweetEval folder",
+            kind="missing_split",
+            path=folder,
         )
     texts, replaced = _read_lines(text_file)
     raw_labels, _ = _read_lines(label_file)
@@ -157,7 +243,9 @@ def read_tweeteval(folder: Path) -> Dataset:
     if len(texts) != len(labels):
         raise EvalError(
             f"{text_file} has {len(texts)} lines but {label_file} has {len(labels)}; "
-            "they must pair line by line"
+            "they must pair line by line",
+            kind="unpaired_lines",
+            path=folder,
         )
     mapping_file = folder / "mapping.txt"
     if mapping_file.is_file():
@@ -167,12 +255,14 @@ def read_tweeteval(folder: Path) -> Dataset:
             if len(parts) == 2:
                 names[parts[0].strip()] = parts[1].strip()
         labels = [names.get(x, x) for x in labels]
-    return Dataset(texts, labels, str(text_file), str(folder), split, replaced.notes())
+    return Dataset(
+        texts, labels, str(text_file), str(folder), split, replaced.notes(), replaced.facts()
+    )
 
 
 def _guess_delimiter(line: str, path: Path, fmt: Format, header: bool) -> str:
     """``fmt`` tsv (or a ``.tsv`` / ``.tab`` name under auto): tab. Otherwise sniffed from the
-    first line: a header's most frequent of , tab ; | (tab not for ``--format csv``); a data
+    first line: a header's most frequent of , tab ; | (tab not for ``fmt`` csv); a data
     line's tab if it has one, its only one of ; | when it has no comma, else comma."""
     if fmt == "tsv":
         return "\t"
@@ -189,14 +279,17 @@ def _guess_delimiter(line: str, path: Path, fmt: Format, header: bool) -> str:
     return others[0] if len(others) == 1 and "," not in line else ","
 
 
-def _delimiter_hint(line: str, used: str, what: str = "line") -> str:
-    """A remedy when ``line`` looks split by another delimiter than ``used`` (or "")."""
+def _looks(line: str, used: str) -> str:
+    """The delimiter ``line`` looks split by when it is another than ``used``, else ""."""
     counts = {d: line.count(d) for d in _DELIMITERS if d != used}
     best = max(counts, key=lambda d: counts[d])
     if not counts[best] or line.count(used) >= counts[best]:
         return ""
-    fix = "--format tsv" if best == "\t" else "--format auto (the delimiter is then sniffed)"
-    return f"; the {what} looks {_DELIMITERS[best]}-separated: pass {fix}"
+    return best
+
+
+def _looks_note(looks: str, what: str) -> str:
+    return f"; the {what} looks {_DELIMITERS[looks]}-separated" if looks else ""
 
 
 def read_table(
@@ -209,8 +302,8 @@ def read_table(
     fmt: Format = "auto",
     given: str = "",
 ) -> Dataset:
-    """A delimited text file; columns by name (with a header) or 0-based index
-    (``--no-header``). ``delimiter`` None: guessed (see :func:`_guess_delimiter`)."""
+    """A delimited text file; columns by name (with a header) or 0-based index (``header``
+    False). ``delimiter`` None: guessed (see :func:`_guess_delimiter`)."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     texts: list[str] = []
     labels: list[str] = []
@@ -222,12 +315,13 @@ def read_table(
                 break
             skipped += 1
         else:
-            raise EvalError(f"{path} is empty")
+            raise EvalError(f"{path} is empty", kind="empty", path=path)
         if first.lstrip("\ufeff \t")[:1] in ("{", "["):
             raise EvalError(
-                f"{path} looks like JSON, not a delimited text file; eval reads CSV / TSV files "
-                "(a text and a label column) and TweetEval folders: write the text and label "
-                "fields to a CSV file"
+                f"{path} looks like JSON, not a delimited text file",
+                kind="json",
+                path=path,
+                line=skipped + 1,
             )
         sep = delimiter or _guess_delimiter(first, path, fmt, header)
         reader = csv.reader(itertools.chain([first], lines), delimiter=sep)
@@ -235,8 +329,8 @@ def read_table(
         head: list[str] | None = None
         t_idx = l_idx = 0
         if not header:
-            t_idx = _index(text_col, 0, "--text-col")
-            l_idx = _index(label_col, 1, "--label-col")
+            t_idx = _index(text_col, 0, "text")
+            l_idx = _index(label_col, 1, "label")
         while True:
             try:
                 row = next(reader)
@@ -244,8 +338,12 @@ def read_table(
                 break
             except csv.Error as exc:
                 raise EvalError(
-                    f"{path}:{previous + 1}: malformed {_DELIMITERS.get(sep, sep)}-separated "
-                    f"text ({exc}); fix the quoting, or pass --format to name the delimiter"
+                    f"{path}:{previous + 1}: malformed {delimiter_name(sep)}-separated "
+                    f"text ({exc})",
+                    kind="malformed",
+                    path=path,
+                    line=previous + 1,
+                    delimiter=sep,
                 ) from None
             line = previous + 1
             previous = skipped + reader.line_num
@@ -255,22 +353,31 @@ def read_table(
                 continue
             if header and head is None:
                 head = row
-                hint = _delimiter_hint(first, sep, "header")
-                t_idx = _column(head, text_col or "text", path, "--text-col", hint)
-                l_idx = _column(head, label_col or "label", path, "--label-col", hint)
+                looks = _looks(first, sep)
+                t_idx = _column(head, text_col or "text", path, "text", sep, looks)
+                l_idx = _column(head, label_col or "label", path, "label", sep, looks)
                 continue
             if max(t_idx, l_idx) >= len(row):
+                looks = _looks(sep.join(row), sep)
                 raise EvalError(
                     f"{path}:{line}: the row has {len(row)} field(s), fewer than the text and "
-                    f"label columns need{_delimiter_hint(sep.join(row), sep)}"
+                    f"label columns need{_looks_note(looks, 'line')}",
+                    kind="short_row",
+                    path=path,
+                    line=line,
+                    fields=len(row),
+                    delimiter=sep,
+                    looks=looks,
                 )
             texts.append(row[t_idx])
             labels.append(row[l_idx].strip())
             replaced.see(line, row[t_idx], row[l_idx])
-    return Dataset(texts, labels, str(path), given or str(path), "", replaced.notes())
+    return Dataset(
+        texts, labels, str(path), given or str(path), "", replaced.notes(), replaced.facts()
+    )
 
 
-def _column(head: Sequence[str], name: str, path: Path, option: str, hint: str) -> int:
+def _column(head: Sequence[str], name: str, path: Path, role: str, sep: str, looks: str) -> int:
     cleaned = [h.strip() for h in head]
     shown = ", ".join(shorten(h, 40) for h in cleaned[:30]) + (", ..." if len(cleaned) > 30 else "")
     if name in cleaned:
@@ -280,7 +387,17 @@ def _column(head: Sequence[str], name: str, path: Path, option: str, hint: str) 
         return folded.index(name.lower())
     if name.isdigit() and int(name) < len(head):
         return int(name)
-    raise EvalError(f"{path}: no column {name!r} (columns: {shown}){hint or f'; pass {option}'}")
+    raise EvalError(
+        f"{path}: no column {name!r} (columns: {shown}){_looks_note(looks, 'header')}",
+        kind="missing_column",
+        path=path,
+        line=1,
+        role=role,
+        column=name,
+        columns=cleaned,
+        delimiter=sep,
+        looks=looks,
+    )
 
 
 def shorten(text: str, size: int) -> str:
@@ -288,11 +405,17 @@ def shorten(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-def _index(value: str | None, default: int, option: str) -> int:
+def _index(value: str | None, default: int, role: str) -> int:
     if value is None:
         return default
     if not value.isdigit():
-        raise EvalError(f"{option} must be a 0-based column number with --no-header, not {value!r}")
+        raise EvalError(
+            f"the {role} column of a file without a header is a 0-based column number, "
+            f"not {value!r}",
+            kind="bad_column_index",
+            role=role,
+            value=value,
+        )
     return int(value)
 
 
@@ -306,23 +429,38 @@ def read_dataset(
 ) -> Dataset:
     """A TweetEval folder or a delimited file (``fmt`` auto: a folder is TweetEval)."""
     if not path.exists():
-        raise EvalError(f"{path} does not exist")
+        raise EvalError(f"{path} does not exist", kind="not_found", path=path)
     if fmt == "auto" and path.is_dir():
         fmt = "tweeteval"
     if fmt == "tweeteval":
         if not path.is_dir():
             raise EvalError(
-                f"--format tweeteval expects a folder, and {path} is a file; pass its folder: "
-                f"--data {path.parent}"
+                f"a TweetEval task is read from a folder, and {path} is a file",
+                kind="file_not_folder",
+                path=path,
+                folder=path.parent,
             )
         data = read_tweeteval(path)
-        return Dataset(data.texts, data.labels, data.source, str(path), data.split, data.notes)
+        return Dataset(
+            data.texts,
+            data.labels,
+            data.source,
+            str(path),
+            data.split,
+            data.notes,
+            data.undecodable,
+        )
     if path.is_dir():
-        raise EvalError(f"{path} is a folder; pass --format tweeteval or a {fmt} file")
+        raise EvalError(
+            f"{path} is a folder, not a {fmt} file", kind="folder_not_file", path=path, fmt=fmt
+        )
     if _TWEETEVAL_FILE.fullmatch(path.name):
         raise EvalError(
             f"{path} is one file of a TweetEval task folder (texts and labels are in separate "
-            f"files); pass the folder: --data {path.parent} (read as --format tweeteval)"
+            "files)",
+            kind="tweeteval_file",
+            path=path,
+            folder=path.parent,
         )
     return read_table(
         path, text_col=text_col, label_col=label_col, header=header, fmt=fmt, given=str(path)

@@ -1,8 +1,9 @@
 """``socialloop eval``: score a task's model on a labelled file anyone can get.
 
 Reads the data with :mod:`socialloop.learn.eval_data` (a TweetEval folder or a CSV / TSV
-file), maps the gold labels to the task's label set (an unknown label is an error naming it,
-and a ``--label-map`` value that is no label of the task names the map), runs the task's
+file), maps the gold labels to the task's label set (an unknown label is an
+:class:`EvalError` naming it, and a label map value that is no label of the task names the
+map's entry; the error carries them as facts for the CLI to word a remedy), runs the task's
 model and returns the metrics of :func:`socialloop.learn.metrics.classification_metrics`
 plus throughput, telling a progress callback how far it is.
 """
@@ -123,31 +124,33 @@ def map_labels(task: str, raw: Sequence[str], label_map: Mapping[str, str]) -> l
         listed = "; ".join(
             f"{k!r} ({n}x) maps to {t!r}" for (k, t), n in sorted(bad_target.items())[:10]
         )
-        problems.append(
-            f"{listed}, which is not a {task} label (labels: {_expected(task)}); fix --label-map"
-        )
+        problems.append(f"{listed}, which is not a {task} label (labels: {_expected(task)})")
+    several = sorted(k for k in bad if _several(task, k, lookup))
+    wordy = sorted(k for k in bad if len(k.split()) > 3)
     if bad:
         listed = ", ".join(f"{shorten(k, 40)!r} ({n}x)" for k, n in sorted(bad.items())[:10])
         more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
         problem = (
             f"cannot map gold label(s) {listed}{more} for task {task}; expected {_expected(task)}"
         )
-        several = sorted(k for k in bad if _several(task, k, lookup))
-        wordy = [k for k in bad if len(k.split()) > 3]
         if len(wordy) > len(bad) / 2:
-            problem += (
-                ". The label column holds texts: name the text and label columns with "
-                "--text-col / --label-col (0-based numbers with --no-header)"
-            )
+            problem += ". The label column holds texts"
         elif several:
             problem += (
                 f". Labels such as {several[0]!r} name several labels, and {task} takes one "
-                "label per row: keep the rows with a single label"
+                "label per row"
             )
-        if not wordy and len(several) < len(bad):
-            problem += ". Map them with --label-map RAW=LABEL,..."
         problems.append(problem)
-    raise EvalError(". ".join(problems))
+    raise EvalError(
+        ". ".join(problems),
+        kind="label_not_mapped",
+        task=task,
+        expected=_expected(task),
+        unmapped=bad,
+        bad_targets={k: t for (k, t) in bad_target},
+        several=several,
+        texts=wordy,
+    )
 
 
 # --- prediction -------------------------------------------------------------------------------
@@ -268,9 +271,14 @@ def evaluate(
     ``progress(stage, done, total)`` follows the language detection, the model loading and
     the prediction."""
     if task not in TASKS:
-        raise EvalError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+        raise EvalError(
+            f"unknown task {task!r}; the tasks are {', '.join(TASKS)}",
+            kind="unknown_task",
+            task=task,
+            tasks=TASKS,
+        )
     if not data.texts:
-        raise EvalError(f"{data.source}: no labelled rows")
+        raise EvalError(f"{data.source}: no labelled rows", kind="no_rows", path=data.source)
     gold = map_labels(task, data.labels, label_map or {})
     gold_set = sorted(set(gold))
     n = len(data.texts)
