@@ -112,8 +112,13 @@ def test_binary_task_reports_the_positive_f1(tmp_path: Path) -> None:
 def test_accurate_intent_says_what_is_available(tmp_path: Path) -> None:
     from socialloop.learn.evaluate import predict
 
-    with pytest.raises(TaskNotAvailable, match="--mode fast"):
+    with pytest.raises(TaskNotAvailable, match="no accurate-mode complaint model") as err:
         predict("complaint", ["x"], "accurate")
+    assert (err.value.task, err.value.mode) == ("complaint", "accurate")
+    assert "--" not in str(err.value)  # the CLI words the remedy
+    from socialloop.cli.app import remedy
+
+    assert "--mode fast" in remedy(err.value)
 
 
 def test_emotion_eval_restricts_to_the_gold_label_set(tmp_path: Path) -> None:

@@ -158,7 +158,10 @@ def remedy(exc: SocialloopError) -> str:
             f"Store error: {exc}\nCheck database_url in socialloop.toml and that the disk has room."
         )
     from socialloop.learn.eval_data import EvalError
+    from socialloop.learn.evaluate import TaskNotAvailable
 
+    if isinstance(exc, TaskNotAvailable):
+        return f"{exc}." + ("\nScore it with `--mode fast`." if exc.mode == "accurate" else "")
     if isinstance(exc, EvalError):
         from socialloop.cli.learn_cmds import eval_remedy
 

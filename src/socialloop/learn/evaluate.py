@@ -66,6 +66,11 @@ _PARTS = re.compile(r"\s*[,;|]\s*")
 class TaskNotAvailable(SocialloopError):
     """The task (or its mode) has no model in this version."""
 
+    def __init__(self, message: str, *, task: str, mode: str) -> None:
+        super().__init__(message)
+        self.task = task
+        self.mode = mode
+
 
 # --- labels -----------------------------------------------------------------------------------
 
@@ -205,13 +210,17 @@ def predictor(task: str, mode: str, labels: Sequence[str] | None = None) -> Pred
     if task in BINARY_TASKS:
         if mode == "accurate":
             raise TaskNotAvailable(
-                f"there is no accurate-mode {task} model in this version; use --mode fast"
+                f"there is no accurate-mode {task} model in this version (the fast one exists)",
+                task=task,
+                mode=mode,
             )
         from socialloop.learn.intent import IntentEnricher
 
         intent = IntentEnricher()
         return lambda texts, langs: intent.predict_binary(task, list(texts), langs)
-    raise TaskNotAvailable(f"the {task} model is not built yet in this version")
+    raise TaskNotAvailable(
+        f"the {task} model is not built yet in this version", task=task, mode=mode
+    )
 
 
 def predict(
