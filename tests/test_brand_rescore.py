@@ -107,3 +107,29 @@ def test_a_renamed_brand_is_scored_again(ws: Workspace) -> None:
     # other edits keep the labels
     ws.edit_brand("Latte", competitor=True)
     assert _scored(ws, brand.id) == 2 and pipeline.pending(ws.store, pipeline.steps[1]) == 0
+
+
+def test_a_reimport_that_changes_a_posts_brands_moves_its_labels(ws: Workspace) -> None:
+    # the same text, another author: brands matched by author change without the text
+    # changing, so the labels toward them must follow
+    from datetime import timedelta
+
+    first = make_post("1", "Such a lovely latte this morning", handle="ann", when=T0)
+    first.collected_at = T0
+    import_posts(ws, [first])
+    ann, _ = ws.add_brand("AnnCafe", "author:ann")
+    bob, _ = ws.add_brand("BobCafe", "author:bob")
+    assert ann.id is not None and bob.id is not None
+    pipeline = Pipeline([LanguageEnricher(), SentimentEnricher()])
+    pipeline.run(ws.store)
+    assert _scored(ws, ann.id) == 1 and _scored(ws, bob.id) == 0
+    again = make_post("1", "Such a lovely latte this morning", handle="bob", when=T0)
+    again.collected_at = T0 + timedelta(hours=1)  # the later copy wins
+    import_posts(ws, [again])
+    assert _scored(ws, ann.id) == 0  # no longer matched: its label toward AnnCafe is gone
+    assert ws.store.brand_unscored(bob.id) == 1
+    sentiment = pipeline.steps[1]
+    assert pipeline.pending(ws.store, sentiment) == 1
+    report = pipeline.run(ws.store)
+    assert {s.name: s.processed for s in report.steps} == {"language": 0, "sentiment": 1}
+    assert _scored(ws, bob.id) == 1 and ws.store.brand_unscored(bob.id) == 0

@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Index, RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
 
+from socialloop.learn.base import PER_BRAND_STEPS
 from socialloop.models import Post
 from socialloop.runtime import quiet_gc
 from socialloop.store import RunCounts
@@ -307,8 +308,9 @@ class Importer:
                 roots=self._roots,
             )
             if res.posts:
-                self.store.clear_matches(conn, res.updated_pks)
-                self.store.add_matches(conn, self.ws.match_brands(res.posts))
+                self.store.rematch_posts(
+                    conn, res.updated_pks, self.ws.match_brands(res.posts), PER_BRAND_STEPS
+                )
             p = self._pending
             p.new, p.updated, p.unchanged = (
                 p.new + res.new,

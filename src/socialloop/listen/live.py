@@ -33,6 +33,7 @@ from socialloop.errors import (
     RecordError,
     SocialloopError,
 )
+from socialloop.learn.base import PER_BRAND_STEPS
 from socialloop.listen.connectors import open_connector
 from socialloop.listen.connectors.base import Bad
 from socialloop.listen.importer import Importer
@@ -146,8 +147,9 @@ class _PageWriter(Importer):
                 else UpsertResult()
             )
             if res.posts:
-                self.store.clear_matches(conn, res.updated_pks)
-                self.store.add_matches(conn, self.ws.match_brands(res.posts))
+                self.store.rematch_posts(
+                    conn, res.updated_pks, self.ws.match_brands(res.posts), PER_BRAND_STEPS
+                )
             counts = self._counts()
             counts.new += res.new
             counts.updated += res.updated

@@ -153,6 +153,46 @@ class BrandStore:
                 delete(post_brands).where(post_brands.c.post_pk.in_(post_pks[i : i + 500]))
             )
 
+    def rematch_posts(
+        self,
+        conn: Connection,
+        updated_pks: Sequence[int],
+        pairs: Sequence[tuple[int, int]],
+        per_brand_steps: Sequence[str] = (),
+    ) -> None:
+        """Record the (brand_id, post_pk) matches of just-written posts; the posts that were
+        already stored (``updated_pks``, re-imported with the same or another text) drop their
+        old matches first, and the labels toward brands follow: dropped for a brand a post no
+        longer matches, and ``per_brand_steps``' stored results marked stale where it matches a
+        brand it carries no label toward (an edited text has no stored results left)."""
+        self.clear_matches(conn, updated_pks)
+        self.add_matches(conn, pairs)
+        for i in range(0, len(updated_pks), 500):
+            chunk = list(updated_pks[i : i + 500])
+            still = exists().where(
+                post_brands.c.post_pk == brand_labels.c.post_pk,
+                post_brands.c.brand_id == brand_labels.c.brand_id,
+            )
+            conn.execute(delete(brand_labels).where(brand_labels.c.post_pk.in_(chunk), ~still))
+            if not per_brand_steps:
+                continue
+            unlabelled = exists().where(
+                post_brands.c.post_pk == enrichments.c.post_pk,
+                ~exists().where(
+                    brand_labels.c.post_pk == post_brands.c.post_pk,
+                    brand_labels.c.brand_id == post_brands.c.brand_id,
+                ),
+            )
+            conn.execute(
+                update(enrichments)
+                .where(
+                    enrichments.c.post_pk.in_(chunk),
+                    enrichments.c.step.in_(list(per_brand_steps)),
+                    unlabelled,
+                )
+                .values(version=STALE_VERSION)
+            )
+
     def rematch_brand(
         self,
         brand_id: int,
