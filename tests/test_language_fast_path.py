@@ -14,15 +14,9 @@ from typing import Any
 
 import pytest
 
+from socialloop.learn.langid_clean import HINGLISH_SHARE, clean_text, clean_texts, hinglish_share
 from socialloop.learn.langid_fast import apply_prior
-from socialloop.learn.language import (
-    CONFIRM_THRESHOLD,
-    HINGLISH_SHARE,
-    LanguageEnricher,
-    clean_text,
-    clean_texts,
-    hinglish_share,
-)
+from socialloop.learn.language import CONFIRM_THRESHOLD, LanguageEnricher
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

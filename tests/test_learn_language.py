@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 from socialloop.learn.base import Enricher, Item, Result
-from socialloop.learn.language import (
-    LanguageEnricher,
-    clean_text,
-    detect,
-    normalise_declared,
-)
+from socialloop.learn.langid_clean import clean_text
+from socialloop.learn.language import LanguageEnricher, detect, normalise_declared
 from socialloop.learn.language_eval import evaluate_language, language_eval_sets
 from socialloop.models import Post
 

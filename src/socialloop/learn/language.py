@@ -2,10 +2,11 @@
 
 How a post is decided (see docs/models.md, "Language", for the measured accuracy and speed):
 
-1. **Pre-clean** (:func:`clean_text`): NFKC (folds Arabic presentation forms and full-width
-   letters), HTML entities, then drop URLs, ``@mentions``, a leading ``RT``, the ``#`` of hashtags,
-   emoji, digits and punctuation; letters repeated 3+ times are squeezed to two (``soooo``).
-   Fewer than :data:`MIN_LETTERS` letters left (empty, emoji-only, URL-only) -> ``"und"``.
+1. **Pre-clean** (:mod:`socialloop.learn.langid_clean`): NFKC (folds Arabic presentation forms
+   and full-width letters), HTML entities, then drop URLs, ``@mentions``, a leading ``RT``, the
+   ``#`` of hashtags, emoji, digits and punctuation; letters repeated 3+ times are squeezed to
+   two (``soooo``).
+   Fewer than ``MIN_LETTERS`` (3) letters left (empty, emoji-only, URL-only) -> ``"und"``.
 2. **Fast first guess** (``mode="fast"``): py3langid (naive Bayes over byte n-grams, model
    embedded in its wheel), restricted to the candidate set, gives a probability per language.
    If the best one reaches :data:`CONFIRM_THRESHOLD` it is the answer.
@@ -26,11 +27,9 @@ The candidate set defaults to py3langid's 96 ISO 639-1 languages; lingua-only on
 
 from __future__ import annotations
 
-import html
 import math
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,6 +37,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from socialloop.learn.base import BatchMemo, Item, Result
+from socialloop.learn.langid_clean import (
+    HINGLISH_SHARE,
+    clean_texts,
+    has_letters,
+    hinglish_share,
+)
 from socialloop.learn.langid_fast import (
     FastLangid,
     apply_prior,
@@ -51,8 +56,6 @@ if TYPE_CHECKING:
 Mode = Literal["fast", "accurate"]
 UND = "und"
 
-#: Minimum number of letters left after cleaning for a post to get a language.
-MIN_LETTERS = 3
 #: py3langid probability at or above which the fast guess is accepted without lingua.
 CONFIRM_THRESHOLD = 0.6
 #: How many py3langid candidates lingua weighs when confirming (fast / accurate mode).
@@ -64,136 +67,10 @@ _PARALLEL_MIN = 16
 _MEMO_SIZE = 100_000
 #: Factor applied to the declared language's probability (see module docstring).
 DECLARED_BOOST = 8.0
-#: Share of romanised-Hindi function words from which a Latin-script post is "hi".
-HINGLISH_SHARE = 0.15
-# Romanised Hindi (Hinglish): frequent function words that are not words of the Latin-script
-# languages detected here. Two of them making up 15% of the words mark a post as "hi"
-# (UMSAB hi: 44% of posts, many of which are English only; other languages: <= 0.2%).
-_HINGLISH = (
-    "hai hain nahi nahin nhi kya kyu kyun kyon mein mujhe mujhko mera meri mere tera teri tere "
-    "tumhara apna apni apne apka apki aapka aapki bhai yaar yar kuch kuchh bahut bohot bhot bhi "
-    "aur abhi kabhi kaise kaisa kaisi rahe rahi gaya gayi gye gya hoga hogi tha thi karo karna "
-    "karne karta karte kiya diya liya hum aap unka uska iska yeh woh wahi jab accha acha achha "
-    "matlab sirf phir hota hoti wala wale wali sahi toh nai kar ke ki ko ka se "
-    "hote raha rahen gaye lagta lagti lagte iss uss inka inki unki unke uske iske hamara "
-    "hamari humara tum kaun kab kahan kyunki lekin magar agar bas sabhi kisi bahot zyada jyada "
-    "theek thik galat pyaar pyar logon baar raat yahan wahan idhar udhar bola bolo dekho hona "
-    "chahiye chahie sakta sakte sakti haan mujhse tujhe aapko unko usko isko humko hame hume "
-    "jaise waise aisa aise waisa jaisa bohat hu kr rha rhi rhe krna krte krta"
-)
-HINGLISH = frozenset(_HINGLISH.split())
 
 # Platform codes that say "no language" or are legacy aliases of ISO 639-1 codes.
 _DECLARED_NONE = frozenset({"und", "zxx", "qme", "qht", "qam", "qst", "art", "mul", "xx"})
 _ALIASES = {"in": "id", "iw": "he", "ji": "yi", "jw": "jv", "nb": "no", "fil": "tl", "zh": "zh"}
-
-_URL = re.compile(r"(?:https?://|www\.)\S+|\bhttps?\b|\S+\.(?:com|org|net|ly|co)(?:/\S*)?", re.I)
-# Necessary for a _URL match (its every alternative holds "http" or a dot); cheap to search.
-_URL_HINT = re.compile(r"https?|www\.|\.(?:com|org|net|ly|co)", re.I)
-_HTTP = re.compile(r"http", re.I)
-# An @ or ＠ not preceded by a word character (the literal comes first so that the regex
-# engine can skip to it: faster than a leading look-behind, same matches).
-_MENTION = re.compile(r"[@＠](?<!\w[@＠])[\w.]+")
-_RT = re.compile(r"^\s*(?:RT|MT)\b:?", re.I)
-_REPEAT = re.compile(r"(\w)\1{2,}")
-# Characters kept: letters, combining marks (Devanagari, Arabic vowels), apostrophes, spaces.
-_KEEP = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc"})
-
-
-class _KeepTable(dict[int, str]):
-    """``str.translate`` table: a kept character maps to itself, any other to a space.
-
-    Filled lazily (one Unicode category lookup per distinct character ever seen)."""
-
-    def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        out = ch if ch == "'" or ch == "’" or unicodedata.category(ch) in _KEEP else " "
-        self[code] = out
-        return out
-
-
-_KEEP_TABLE = _KeepTable()
-# From this many texts on, letter runs are looked for with numpy over the whole batch.
-_RUNS_BATCH = 32
-#: The same table for ASCII text, for ``bytes.translate``: letters and ``'`` stay.
-_KEEP_ASCII = bytes(b if chr(b).isalpha() or b == 39 else 32 for b in range(256))
-
-
-def clean_text(text: str) -> str:
-    """The text with social-media noise removed (URLs, mentions, ``#``, emoji, digits, punctuation).
-
-    Words are kept in order and separated by single spaces; apostrophes inside words stay.
-    """
-    return clean_texts([text])[0]
-
-
-def clean_texts(texts: Sequence[str]) -> list[str]:
-    """:func:`clean_text` of each text; the runs of a repeated letter are found for the whole
-    batch at once (a regex search per text costs more than the rest of the cleaning)."""
-    kept = [_kept(text) for text in texts]
-    for i in _with_runs(kept):
-        kept[i] = _REPEAT.sub(r"\1\1", kept[i])
-    return [" ".join(k.split()).strip(" '’") for k in kept]
-
-
-def _kept(text: str) -> str:
-    """The text up to the letter squeeze: entities, NFKC, RT, URLs and mentions done, and
-    every character that is not a letter, a mark or an apostrophe turned into a space."""
-    text = unicodedata.normalize("NFKC", html.unescape(text))
-    text = _RT.sub(" ", text)
-    # each substitution runs only where it can match (most posts hold no URL)
-    if "." in text:
-        if _URL_HINT.search(text):
-            text = _URL.sub(" ", text)
-    elif _HTTP.search(text):
-        text = _URL.sub(" ", text)
-    if "@" in text or "＠" in text:
-        text = _MENTION.sub(" ", text)
-    if text.isascii():
-        return text.encode("ascii").translate(_KEEP_ASCII).decode("ascii")
-    return text.translate(_KEEP_TABLE)
-
-
-def _with_runs(kept: list[str]) -> list[int]:
-    """Which of the texts may hold a letter three times in a row (a superset of those
-    :data:`_REPEAT` matches in).
-
-    Squeezing after the translation is the same as before it: the translation maps one
-    character to one and keeps exactly the letters among the word characters (the other
-    runs become spaces, which are collapsed anyway)."""
-    if len(kept) < _RUNS_BATCH:
-        return [i for i, k in enumerate(kept) if _REPEAT.search(k)]
-    # kept texts hold no newline: join on it, and look for c[j] == c[j+1] == c[j+2]
-    chars = np.frombuffer("\n".join(kept).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    first = chars[:-2]
-    runs = (first == chars[1:-1]) & (first == chars[2:]) & (first != 32) & (first != 10)
-    if not runs.any():
-        return []
-    ends = np.cumsum(np.fromiter(map(len, kept), dtype=np.intp, count=len(kept)) + 1)
-    found: list[int] = np.unique(np.searchsorted(ends, np.flatnonzero(runs), "right")).tolist()
-    return found
-
-
-def _has_letters(text: str, n: int = MIN_LETTERS) -> bool:
-    """Whether ``text`` has at least ``n`` letters (stops at the n-th)."""
-    if n <= 0 or (len(text) >= n and text[:n].isalpha()):
-        return True
-    for ch in text:
-        if ch.isalpha():
-            n -= 1
-            if n == 0:
-                return True
-    return False
-
-
-# --------------------------------------------------------------------------- back ends
-
-
-def hinglish_share(cleaned: str) -> float:
-    """Share of the words that are romanised-Hindi function words (0 unless at least two)."""
-    words = cleaned.lower().split()
-    hits = sum(map(HINGLISH.__contains__, words))
-    return hits / len(words) if hits >= 2 else 0.0
 
 
 @lru_cache(maxsize=1)
@@ -500,7 +377,7 @@ class LanguageEnricher:
         fast_rows: list[int] = []
         fast_texts: list[str] = []
         for i, cleaned in enumerate(clean_texts(texts)):
-            if not _has_letters(cleaned):
+            if not has_letters(cleaned):
                 continue
             seen = first.setdefault((cleaned, codes[i]), i)
             if seen != i:
