@@ -1,4 +1,4 @@
-"""Render posts and summaries for the terminal (Rich tables) and for pipes (JSONL, CSV).
+"""Render posts and summaries for the terminal (Rich tables; JSONL and CSV: adapt/export.py).
 
 Post text is hostile input: Rich markup in it is never interpreted (``Text`` objects, no
 markup parsing), and control characters are replaced before printing.
@@ -10,10 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from socialloop.adapt.export import csv_text, jsonl_lines
 from socialloop.models import Post
 
-__all__ = ["clean", "csv_text", "jsonl_lines", "posts_table", "print_posts"]
+__all__ = ["clean", "posts_table", "print_posts"]
 
 _CONTROL = {i: " " for i in range(32) if i not in (10,)} | {127: " "}
 

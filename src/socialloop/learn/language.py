@@ -290,10 +290,6 @@ class LanguageEnricher:
         self._prior.seed(counts)
 
     @property
-    def stream_floor(self) -> float:
-        return self._prior.floor
-
-    @property
     def stream_languages(self) -> frozenset[str]:
         """The stream prior's languages in the last batch (empty before the first batch or
         with the prior off)."""
