@@ -84,10 +84,9 @@ def main() -> None:
                 enr.append(
                     {
                         "post_pk": pk,
-                        "step": "intent",
-                        "version": "bench",
-                        "data": {},
-                        "confidence": 0.9,
+                        "versions": {"intent": "bench"},
+                        "data": {"intent": {}},
+                        "confidence": {"intent": 0.9},
                         "updated_at": now,
                     }
                 )

@@ -55,10 +55,9 @@ def store_posts(ws: Workspace, items: Sequence[tuple[Post, dict[str, Any]]]) -> 
             conn.execute(
                 enrichments.insert().values(
                     post_pk=pk,
-                    step="intent",
-                    version="t",
-                    data={},
-                    confidence=score,
+                    versions={"intent": "t"},
+                    data={"intent": {}},
+                    confidence={"intent": score},
                     updated_at=now,
                 )
             )

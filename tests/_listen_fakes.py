@@ -64,14 +64,13 @@ def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
 
 def enriched(ws: Any) -> dict[int, set[str]]:
     """post pk -> the enrichment steps stored for it."""
-    from sqlalchemy import select
 
-    from socialloop.store.schema import enrichments
+    from socialloop.store.enrich_rows import step_results
 
     out: dict[int, set[str]] = {}
     with ws.store.begin() as conn:
-        for pk, step in conn.execute(select(enrichments.c.post_pk, enrichments.c.step)):
-            out.setdefault(int(pk), set()).add(str(step))
+        for r in step_results(conn):
+            out.setdefault(r.post_pk, set()).add(r.step)
     return out
 
 

@@ -194,9 +194,8 @@ def test_error_messages_quoting_user_input_are_not_read_as_markup(tmp_path: Path
 def test_enrich_dry_run_counts_new_and_outdated_posts_without_running(
     root: Path, runner: CliRunner, tmp_path: Path
 ) -> None:
-    from sqlalchemy import update
 
-    from socialloop.store.schema import enrichments
+    from socialloop.store.enrich_rows import mark_stale
     from socialloop.workspace import Workspace
 
     run(runner, root, "import", str(sample_file(tmp_path)), "--no-enrich")
@@ -211,7 +210,7 @@ def test_enrich_dry_run_counts_new_and_outdated_posts_without_running(
     assert "Every step is up to date." in out and ": 4 posts" not in out
     # an upgrade that changes the intent step's version: its stored results are outdated
     with Workspace.open(root) as ws, ws.store.begin() as conn:
-        conn.execute(update(enrichments).where(enrichments.c.step == "intent").values(version="0"))
+        mark_stale(conn, ["intent"])
     out = run(runner, root, "enrich", "--dry-run", "--steps", "language,sentiment,intent")
     assert "intent v8: 4 posts" in out
     assert "sentiment v6: 0 posts (up to date)" in out

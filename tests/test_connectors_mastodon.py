@@ -16,7 +16,8 @@ from socialloop.errors import InvalidValue
 from socialloop.listen.connectors import open_connector
 from socialloop.listen.live import listen_once
 from socialloop.listen.sources import add_source, get_source, reset_checkpoint
-from socialloop.store.schema import enrichments, post_brands, posts
+from socialloop.store.enrich_rows import step_results
+from socialloop.store.schema import post_brands, posts
 from socialloop.workspace import Workspace
 from tests._listen_fakes import FakeMastodon, account, status, transport
 
@@ -244,7 +245,7 @@ def test_fetch_store_enrich_and_brand_match(ws: Workspace) -> None:
     assert report.new == 2 and sorted(report.post_pks) == report.post_pks
     with ws.store.begin() as conn:
         matched = conn.execute(select(func.count()).select_from(post_brands)).scalar_one()
-        steps = {r.step for r in conn.execute(select(enrichments.c.step))}
+        steps = {r.step for r in step_results(conn)}
     assert matched == 2
     assert {"language", "sentiment"} <= steps
     assert ws.count("sentiment:positive") + ws.count("sentiment:negative") >= 1

@@ -20,6 +20,7 @@ from socialloop.learn.accurate import MODEL_DIR, MODEL_FILES, AccurateUnavailabl
 from socialloop.learn.emotion import EmotionEnricher
 from socialloop.learn.sentiment import SentimentEnricher
 from socialloop.learn.steps import build_steps
+from socialloop.store.enrich_rows import step_results
 
 
 @pytest.fixture(scope="module")
@@ -391,9 +392,7 @@ def test_accurate_enrichment_writes_versioned_results(tmp_path: Path) -> None:
 
     Pipeline(build_steps(ws.settings, ["language", "sentiment"], ws.store)).run(ws.store)
     with ws.store.begin() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT step, version FROM enrichments ORDER BY step"
-        ).fetchall()
+        rows = [(r.step, r.version) for r in step_results(conn)]
         label = conn.exec_driver_sql(
             "SELECT label FROM post_labels WHERE field = 'sentiment'"
         ).scalar_one()

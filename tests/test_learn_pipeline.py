@@ -13,7 +13,8 @@ from sqlalchemy import select
 from socialloop.learn.base import Enricher, Item, Result
 from socialloop.learn.pipeline import Pipeline, PipelineError, order_steps
 from socialloop.listen.importer import import_posts
-from socialloop.store.schema import brand_labels, enrichments, post_labels
+from socialloop.store.enrich_rows import step_results
+from socialloop.store.schema import brand_labels, post_labels
 from socialloop.workspace import Workspace
 from tests.conftest import make_post
 
@@ -114,7 +115,7 @@ def test_run_stores_values_labels_and_brand_labels(ws: Workspace) -> None:
     assert all(len(v) == 2 for v in tags.values())
     with ws.store.begin() as conn:
         n_brand = conn.execute(select(brand_labels.c.post_pk)).all()
-        versions = {r[0] for r in conn.execute(select(enrichments.c.version))}
+        versions = {r.version for r in step_results(conn)}
     assert len(n_brand) == 10  # the posts mentioning acme
     assert versions == {"1"}
 
@@ -279,7 +280,7 @@ def test_embeddings_go_to_their_table(ws: Workspace) -> None:
         rows = conn.execute(
             select(embeddings.c.post_pk, embeddings.c.dim, embeddings.c.vector)
         ).all()
-        data = conn.execute(select(enrichments.c.data)).scalars().all()
+        data = [r.data for r in step_results(conn)]
     assert len(rows) == 6
     assert all("embedding" not in d for d in data)  # not duplicated as JSON
     vec = vector_from_bytes(rows[0].vector)
@@ -330,7 +331,7 @@ def _stored_results(ws: Workspace) -> tuple[list[tuple[object, ...]], list[tuple
     with ws.store.begin() as conn:
         enr = sorted(
             (r.post_pk, r.step, r.version, repr(r.data), round(r.confidence or 0.0, 9))
-            for r in conn.execute(select(enrichments))
+            for r in step_results(conn)
         )
         labels = sorted((r.field, r.label, r.post_pk) for r in conn.execute(select(post_labels)))
     return enr, labels

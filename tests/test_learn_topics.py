@@ -29,7 +29,8 @@ from socialloop.learn.topics import (
 )
 from socialloop.listen.importer import import_posts
 from socialloop.models import Post
-from socialloop.store.schema import enrichments, post_labels, topics
+from socialloop.store.enrich_rows import step_results
+from socialloop.store.schema import post_labels, topics
 from socialloop.workspace import Workspace
 from tests.conftest import make_post
 
@@ -181,9 +182,7 @@ def test_rebuild_replaces_and_is_deterministic(ws: Workspace) -> None:
         n_labels = conn.execute(
             select(func.count()).select_from(post_labels).where(post_labels.c.field == "topic")
         ).scalar_one()
-        n_enr = conn.execute(
-            select(func.count()).select_from(enrichments).where(enrichments.c.step == "topic")
-        ).scalar_one()
+        n_enr = sum(1 for r in step_results(conn) if r.step == "topic")
         n_topics = conn.execute(select(func.count()).select_from(topics)).scalar_one()
     total = sum(n for n, _d in PLAN.values())
     assert n_labels == n_enr == total  # one label per post, no duplicates

@@ -19,6 +19,7 @@ from socialloop.listen.connectors.base import walk_back
 from socialloop.listen.ingest import ingest_payload
 from socialloop.listen.live import listen, listen_once, parse_interval
 from socialloop.listen.sources import add_source, get_source, list_sources
+from socialloop.store.enrich_rows import step_results
 from socialloop.store.schema import enrichments, posts
 from socialloop.workspace import Workspace
 from tests._listen_fakes import T0, FakeFeed, FakeMastodon, rss, serve, status, transport
@@ -228,7 +229,7 @@ def test_ingest_payload_reads_every_import_format(ws: Workspace) -> None:
     assert result.new == 1
     # the gzip push ran the after_ingest hook (enrichment); the csv one (enrich=False) did not
     with ws.store.begin() as conn:
-        enriched = {r.post_pk for r in conn.execute(select(enrichments.c.post_pk))}
+        enriched = {r.post_pk for r in step_results(conn)}
     assert set(pushed.post_pks) <= enriched and not set(result.post_pks) & enriched
 
     result = ingest_payload(ws, b"\x00\x01garbage", filename_hint="x.bin", enrich=False)

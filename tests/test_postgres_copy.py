@@ -142,7 +142,8 @@ def test_enrichment_results_on_postgres_equal_sqlite(pg_cluster: Any, tmp_path: 
     from socialloop.learn.pipeline import Pipeline
     from socialloop.learn.steps import build_steps
     from socialloop.listen.importer import import_posts
-    from socialloop.store.schema import brand_labels, embeddings, enrichments, post_labels
+    from socialloop.store.enrich_rows import step_results
+    from socialloop.store.schema import brand_labels, embeddings, post_labels
 
     batch = _posts(240, T0)
     dumps = []
@@ -166,7 +167,7 @@ def test_enrichment_results_on_postgres_equal_sqlite(pg_cluster: Any, tmp_path: 
                                 r.data,
                                 None if r.confidence is None else round(r.confidence, 9),
                             )
-                            for r in conn.execute(select(enrichments))
+                            for r in step_results(conn)
                         ),
                         "labels": sorted(
                             (r.field, r.label, r.post_pk, round(r.score or 0.0, 9))

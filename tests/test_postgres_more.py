@@ -654,3 +654,15 @@ def test_triage_runs_at_once_add_each_item_once(tmp_path: Path, team_url: str) -
         assert len(items) == len({i.post_id for i in items}) == 120
         added = [e for e in entries(ws.store) if e.action == "triage.add"]
         assert len(added) == 120
+
+
+def test_enrichments_are_folded_to_one_row_per_post_on_the_server(team_url: str) -> None:
+    from tests._migrations import check_enrichments_upgrade
+
+    check_enrichments_upgrade(team_url)
+
+
+def test_enrichment_rows_merge_mark_stale_and_drop_on_the_server(team_url: str) -> None:
+    from tests._enrich_rows_check import check_enrich_rows
+
+    check_enrich_rows(team_url)

@@ -38,7 +38,7 @@ def fts_ids(store: Store, match: str) -> set[str]:
 
 
 def test_migrations_applied_and_recorded(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0011_overview"
+    assert current_revision(store.engine) == head_revision() == "0012_enrichments_per_post"
     with store.begin() as conn:
         mode = conn.execute(text("PRAGMA journal_mode")).scalar()
         fks = conn.execute(text("PRAGMA foreign_keys")).scalar()
@@ -244,3 +244,11 @@ def test_replies_below_a_missing_post_share_its_root(store: Store) -> None:
         roots = dict(conn.execute(select(posts.c.id, posts.c.root_id)).all())
     assert roots == {"twitter:10": "twitter:404", "twitter:11": "twitter:404",
                      "twitter:12": "twitter:404"}  # fmt: skip
+
+
+def test_upgrade_folds_enrichments_into_one_row_per_post(tmp_path: Path) -> None:
+    # migration 0012: every stored step result survives (versions, values, confidences, a
+    # stale mark), one row per post; the downgrade gives the old rows back
+    from tests._migrations import check_enrichments_upgrade
+
+    check_enrichments_upgrade(f"sqlite:///{tmp_path / 'old.db'}")

@@ -50,12 +50,12 @@ from socialloop.engage.rules import InboxRules, load_rules
 from socialloop.engage.sla import SlaPolicy, due_at, policy_for
 from socialloop.errors import SocialloopError
 from socialloop.models import Brand, Post
+from socialloop.store.enrich_rows import has_any
 from socialloop.store.rows import dialect_insert, one_writer
 from socialloop.store.schema import (
     audit_log,
     authors,
     brand_labels,
-    enrichments,
     inbox_items,
     inbox_triaged,
     post_brands,
@@ -191,10 +191,7 @@ def _addresses_own(post: Post, brand: Brand) -> bool:
 
 
 def _candidates(conn: Connection, brand_ids: Sequence[int], *, again: bool) -> list[int]:
-    enriched = exists().where(
-        enrichments.c.post_pk == post_brands.c.post_pk,
-        enrichments.c.step.in_(["intent", "sentiment"]),
-    )
+    enriched = has_any(post_brands.c.post_pk, ["intent", "sentiment"])
     conds = [post_brands.c.brand_id.in_(list(brand_ids)), enriched]
     if not again:
         conds.append(~exists().where(inbox_triaged.c.post_pk == post_brands.c.post_pk))

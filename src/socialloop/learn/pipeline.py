@@ -16,7 +16,7 @@ from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, exists, func, or_, select
+from sqlalchemy import Connection, Table, and_, delete, func, select
 
 from socialloop.learn.base import Enricher
 from socialloop.learn.batch_run import (
@@ -29,13 +29,13 @@ from socialloop.learn.batch_run import (
     worker_ready,
 )
 from socialloop.runtime import quiet_gc
-from socialloop.store import Store
-from socialloop.store.rows import do_nothing, row_codec, upsert_rows
+from socialloop.store import Store, enrich_rows
+from socialloop.store.enrich_rows import StoredRow
+from socialloop.store.rows import do_nothing, upsert_rows
 from socialloop.store.schema import (
     authors,
     brand_labels,
     embeddings,
-    enrichments,
     post_brands,
     post_labels,
     posts,
@@ -129,15 +129,8 @@ class Pipeline:
 
     def _todo(self, since: datetime | None, steps: Sequence[Enricher] | None = None) -> Any:
         """Posts some step has not processed at its current version."""
-        missing = [
-            ~exists().where(
-                enrichments.c.post_pk == posts.c.pk,
-                enrichments.c.step == step.name,
-                enrichments.c.version == step.version,
-            )
-            for step in (steps if steps is not None else self.steps)
-        ]
-        cond = or_(*missing) if len(missing) > 1 else missing[0]
+        chosen = steps if steps is not None else self.steps
+        cond = ~enrich_rows.done(posts.c.pk, {s.name: s.version for s in chosen})
         if since is not None:
             cond = and_(cond, posts.c.created_at >= since.astimezone(UTC).replace(tzinfo=None))
         return cond
@@ -277,9 +270,8 @@ class Pipeline:
         rows together), rows built as tuples holding what the driver binds
         (:func:`socialloop.store.rows.row_codec`)."""
         with store.begin() as conn:
-            dt_out, js_out = row_codec(conn)
-            stamp = dt_out(datetime.now(UTC))
-            enr_rows: list[tuple[Any, ...]] = []
+            stamp = datetime.now(UTC)
+            fresh: dict[int, StoredRow] = {}
             label_rows: list[tuple[Any, ...]] = []
             brand_rows: list[tuple[Any, ...]] = []
             vectors: list[tuple[Any, ...]] = []
@@ -301,7 +293,13 @@ class Pipeline:
                     if brand_values:
                         data = {**data, "brands": brand_values}
                     score = res.confidence
-                    enr_rows.append((pk, name, version, js_out(data), score, stamp))
+                    row = fresh.get(pk)
+                    if row is None:
+                        row = fresh[pk] = StoredRow({}, {}, {})
+                    row.versions[name] = version
+                    row.data[name] = data
+                    if score is not None:
+                        row.confidence[name] = score
                     for f in fields:
                         v = values.get(f)
                         if v.__class__ is str:
@@ -323,7 +321,7 @@ class Pipeline:
                                     bscore if isinstance(bscore, int | float) else None,
                                 )
                             )
-            _write_rows(conn, "enrichments", enr_rows)
+            enrich_rows.merge_results(conn, fresh, stamp)
             _write_rows(conn, "post_labels", label_rows)
             _write_rows(conn, "brand_labels", brand_rows)
             _write_rows(conn, "embeddings", vectors)
@@ -340,10 +338,6 @@ def _label_rows(
 
 # Per written table: its columns in the order the pipeline builds each row's tuple.
 _COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
-    "enrichments": (
-        enrichments,
-        ("post_pk", "step", "version", "data", "confidence", "updated_at"),
-    ),
     "post_labels": (post_labels, ("field", "label", "post_pk", "score")),
     "brand_labels": (brand_labels, ("brand_id", "field", "label", "post_pk", "score")),
     "embeddings": (embeddings, ("post_pk", "model", "dim", "vector")),
@@ -353,16 +347,6 @@ _COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
 def _conflict(name: str, ins: Any) -> Any:
     """The conflict rule of table ``name``'s upsert, applied to ``ins``: a re-run replaces a
     step's enrichment and a post's vector; labels already stored stay."""
-    if name == "enrichments":
-        return ins.on_conflict_do_update(
-            index_elements=[enrichments.c.post_pk, enrichments.c.step],
-            set_={
-                "version": ins.excluded.version,
-                "data": ins.excluded.data,
-                "confidence": ins.excluded.confidence,
-                "updated_at": ins.excluded.updated_at,
-            },
-        )
     if name == "embeddings":  # one vector per post
         return ins.on_conflict_do_update(
             index_elements=[embeddings.c.post_pk],
@@ -408,12 +392,16 @@ def _delete_old(conn: Connection, pks: Sequence[int], fields: Sequence[str]) -> 
 def _stored(
     conn: Connection, pks: Sequence[int], steps: Sequence[str]
 ) -> dict[int, dict[str, tuple[str, dict[str, Any]]]]:
+    """Per post, per step of ``steps`` with a stored result: (its version, its values)."""
     out: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
-    stmt = select(
-        enrichments.c.post_pk, enrichments.c.step, enrichments.c.version, enrichments.c.data
-    ).where(enrichments.c.post_pk.in_(list(pks)), enrichments.c.step.in_(list(steps)))
-    for pk, step, version, data in conn.execute(stmt):
-        out.setdefault(pk, {})[step] = (version, data or {})
+    for pk, row in enrich_rows.stored_rows(conn, pks).items():
+        mine = {
+            step: (version, row.data.get(step) or {})
+            for step, version in row.versions.items()
+            if step in steps
+        }
+        if mine:
+            out[pk] = mine
     return out
 
 

@@ -34,8 +34,9 @@ from sqlalchemy import Connection, delete, func, select
 from socialloop.learn.base import Item, Result
 from socialloop.learn.embeddings import StaticEmbedder, default_embedder, vector_from_bytes
 from socialloop.store import Store
-from socialloop.store.rows import do_nothing, plain, row_codec, upsert_rows
-from socialloop.store.schema import embeddings, enrichments, post_labels, posts, topics
+from socialloop.store.enrich_rows import StoredRow, drop_step, merge_results
+from socialloop.store.rows import do_nothing, upsert_rows
+from socialloop.store.schema import embeddings, post_labels, posts, topics
 from socialloop.textutil import tokens
 
 STEP_NAME = "topic"
@@ -359,7 +360,7 @@ def _store_build(
     with store.begin() as conn:
         conn.execute(delete(topics))
         conn.execute(delete(post_labels).where(post_labels.c.field == STEP_NAME))
-        conn.execute(delete(enrichments).where(enrichments.c.step == STEP_NAME))
+        drop_step(conn, STEP_NAME)
         conn.execute(
             topics.insert(),
             [
@@ -385,25 +386,19 @@ def _write_rows(
     conn: Connection, rows: Sequence[tuple[int, str, str, float | None]], now: datetime
 ) -> None:
     """The topic step's enrichments and labels of ``rows`` (the old ones were deleted)."""
-    dt_out, js_out = row_codec(conn)  # values as the driver binds them
-    stamp = dt_out(now)
-    enr = [
-        (
-            pk,
-            STEP_NAME,
-            STEP_VERSION,
-            js_out({"topic": tid, "topic_label": label} if label else {"topic": tid}),
-            score,
-            stamp,
+    fresh = {
+        pk: StoredRow(
+            {STEP_NAME: STEP_VERSION},
+            {STEP_NAME: {"topic": tid, "topic_label": label} if label else {"topic": tid}},
+            {} if score is None else {STEP_NAME: score},
         )
         for pk, tid, label, score in rows
-    ]
+    }
     labs = [(STEP_NAME, tid, pk, score) for pk, tid, _label, score in rows]
-    upsert_rows(conn, enrichments, _ENR_KEYS, enr, plain)
+    merge_results(conn, fresh, now)
     upsert_rows(conn, post_labels, _LABEL_KEYS, labs, do_nothing)
 
 
-_ENR_KEYS = ("post_pk", "step", "version", "data", "confidence", "updated_at")
 _LABEL_KEYS = ("field", "label", "post_pk", "score")
 
 

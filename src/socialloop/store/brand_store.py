@@ -27,14 +27,12 @@ from sqlalchemy.exc import IntegrityError
 
 from socialloop.errors import AlreadyExists, NotFound
 from socialloop.models import Brand
+from socialloop.store.enrich_rows import mark_stale
 from socialloop.store.rows import as_utc, dialect_insert, utc_now
 from socialloop.store.schema import brand_labels, brands, enrichments, post_brands, posts
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-#: The version a stored enrichment gets when it must be redone (no step has it).
-STALE_VERSION = ""
 
 
 def _unscored(brand_id: int) -> Select[Any]:
@@ -183,15 +181,7 @@ class BrandStore:
                     brand_labels.c.brand_id == post_brands.c.brand_id,
                 ),
             )
-            conn.execute(
-                update(enrichments)
-                .where(
-                    enrichments.c.post_pk.in_(chunk),
-                    enrichments.c.step.in_(list(per_brand_steps)),
-                    unlabelled,
-                )
-                .values(version=STALE_VERSION)
-            )
+            mark_stale(conn, per_brand_steps, enrichments.c.post_pk.in_(chunk), unlabelled)
 
     def rematch_brand(
         self,
@@ -223,14 +213,7 @@ class BrandStore:
                 )
             )
             if per_brand_steps:
-                conn.execute(
-                    update(enrichments)
-                    .where(
-                        enrichments.c.step.in_(list(per_brand_steps)),
-                        enrichments.c.post_pk.in_(_unscored(brand_id)),
-                    )
-                    .values(version=STALE_VERSION)
-                )
+                mark_stale(conn, per_brand_steps, enrichments.c.post_pk.in_(_unscored(brand_id)))
             return int(
                 conn.execute(
                     select(func.count()).where(post_brands.c.brand_id == brand_id)

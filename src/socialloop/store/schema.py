@@ -163,18 +163,17 @@ interactions = Table(
 
 # -- LEARN: enrichment results (migration 0002) ---------------------------------------------
 
-# One row per (post, step): the step's version (a changed version re-runs the step), its
-# values as JSON and its confidence.
+# One row per post: per enrichment step (JSON objects keyed by step name), the version that
+# produced the stored result (a changed version re-runs the step), its values and its
+# confidence. ``socialloop.store.enrich_rows`` reads and writes it (migration 0012).
 enrichments = Table(
     "enrichments",
     metadata,
     Column("post_pk", PK, ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True),
-    Column("step", String, primary_key=True),
-    Column("version", String, nullable=False),
+    Column("versions", JSON, nullable=False),
     Column("data", JSON, nullable=False),
-    Column("confidence", Float),
+    Column("confidence", JSON, nullable=False),
     Column("updated_at", DateTime, nullable=False),
-    sqlite_with_rowid=False,
 )
 
 # The labels a post carries, one row per (field, label): what query filters (sentiment:,
