@@ -133,3 +133,31 @@ def test_a_reimport_that_changes_a_posts_brands_moves_its_labels(ws: Workspace) 
     report = pipeline.run(ws.store)
     assert {s.name: s.processed for s in report.steps} == {"language": 0, "sentiment": 1}
     assert _scored(ws, bob.id) == 1 and ws.store.brand_unscored(bob.id) == 0
+
+
+def test_a_brand_added_while_an_enrichment_runs_is_scored_by_the_next(ws: Workspace) -> None:
+    # `brand add` in another process while `enrich` runs: the posts the run had already
+    # written are marked stale by the add, and those it wrote afterwards (without the brand)
+    # are marked at the end of the run, so the next enrichment scores every one toward it
+    texts = [f"latte number {i} was wonderful" for i in range(6)]
+    import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(texts)])
+    pipeline = Pipeline([LanguageEnricher(), SentimentEnricher()])
+    added: list[int] = []
+
+    def add_once(step: str, done: int, total: int) -> None:
+        if not added:
+            brand, _ = ws.add_brand("Latte", "latte")
+            assert brand.id is not None
+            added.append(brand.id)
+
+    pipeline.run(ws.store, batch_size=2, progress=add_once)
+    (latte,) = added
+    assert _scored(ws, latte) == 0 and ws.store.brand_unscored(latte) == 6
+    _, sentiment = pipeline.steps
+    assert pipeline.pending(ws.store, sentiment) == 6
+    report = pipeline.run(ws.store)
+    assert {s.name: s.processed for s in report.steps} == {"language": 0, "sentiment": 6}
+    assert ws.store.brand_label_counts("sentiment")[latte] == {"positive": 6}
+    assert ws.store.brand_unscored(latte) == 0
+    # nothing changed during that run: nothing is marked again
+    assert pipeline.pending(ws.store, sentiment) == 0

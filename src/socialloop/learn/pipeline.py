@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, select
 
-from socialloop.learn.base import Enricher
+from socialloop.learn.base import PER_BRAND_STEPS, Enricher
 from socialloop.learn.batch_run import (
     Batch,
     Done,
@@ -154,7 +154,9 @@ class Pipeline:
         by_name = {r.name: r for r in report.steps}
         if not self.steps:
             return report
-        brand_ids = {b.name: b.id for b in store.list_brands() if b.id is not None}
+        listed = [b for b in store.list_brands() if b.id is not None]
+        brands_before = {b.id: (b.name, b.updated_at) for b in listed if b.id is not None}
+        brand_ids = {b.name: b.id for b in listed if b.id is not None}
         brand_names = {v: k for k, v in brand_ids.items()}
         totals = {s.name: self.pending(store, s, since) for s in self.steps}
         produces = {s.name: s.produces for s in self.steps}
@@ -196,7 +198,24 @@ class Pipeline:
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+        self._rescore_changed_brands(store, brands_before)
         return report
+
+    def _rescore_changed_brands(self, store: Store, before: dict[int, tuple[str, Any]]) -> None:
+        """Brands added or changed while this run went on (``brand add`` / ``edit`` in another
+        process) marked their posts' per-brand results stale, and this run's writes, made
+        without those brands, overwrote the marks: mark them again, so the next enrichment
+        scores the posts toward the brands (``Store.mark_unscored``)."""
+        steps = [s.name for s in self.steps if s.name in PER_BRAND_STEPS]
+        if not steps:
+            return
+        changed = [
+            b.id
+            for b in store.list_brands()
+            if b.id is not None and before.get(b.id) != (b.name, b.updated_at)
+        ]
+        if changed:
+            store.mark_unscored(changed, steps)
 
     def _loop(
         self,

@@ -212,13 +212,25 @@ class BrandStore:
                     ~exists().where(post_brands.c.brand_id == brand_id, matched),
                 )
             )
-            if per_brand_steps:
-                mark_stale(conn, per_brand_steps, enrichments.c.post_pk.in_(_unscored(brand_id)))
+            self._mark_unscored(conn, brand_id, per_brand_steps)
             return int(
                 conn.execute(
                     select(func.count()).where(post_brands.c.brand_id == brand_id)
                 ).scalar_one()
             )
+
+    @staticmethod
+    def _mark_unscored(conn: Connection, brand_id: int, per_brand_steps: Sequence[str]) -> None:
+        if per_brand_steps:
+            mark_stale(conn, per_brand_steps, enrichments.c.post_pk.in_(_unscored(brand_id)))
+
+    def mark_unscored(self, brand_ids: Sequence[int], per_brand_steps: Sequence[str]) -> None:
+        """Mark ``per_brand_steps``' stored results stale on the posts each of ``brand_ids``
+        matches without a label toward it (an enrichment that ran while the brand was added
+        or changed wrote results that do not consider it)."""
+        with self.begin() as conn:
+            for brand_id in brand_ids:
+                self._mark_unscored(conn, brand_id, per_brand_steps)
 
     def brand_unscored(self, brand_id: int) -> int:
         """Posts the brand matches that carry no label toward it yet (not enriched since the
