@@ -136,3 +136,63 @@ def test_topic_numbers_are_read_as_numbers() -> None:
     post = make_post("1", "x")
     assert parse("topic:007", fields).matches(PostView(post, extra={"topic": "7"}))
     assert not parse("topic:70", fields).matches(PostView(post, extra={"topic": "7"}))
+
+
+class FakeBrandSentiment:
+    """Positive toward the brand named first in the text, negative toward the other."""
+
+    name, version, requires, produces = "sentiment", "1", ("lang",), ("sentiment",)
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        out = []
+        for i in batch:
+            text = i.post.text.lower()
+            order = sorted(i.brands, key=lambda b: text.find(b.lower()))
+            per = {b: {"sentiment": "positive" if n == 0 else "negative"} for n, b in
+                   enumerate(order)}  # fmt: skip
+            out.append(Result({"sentiment": "neutral"}, 0.5, brand_values=per))
+        return out
+
+
+def test_toward_filters_the_sentiment_toward_one_brand(ws: Workspace) -> None:
+    ws.add_brand("Acme", "acme")
+    ws.add_brand("Blue Bottle", '"blue bottle"')
+    texts = [
+        "acme beats blue bottle",  # + acme, - blue bottle
+        "blue bottle over acme any day",  # + blue bottle, - acme
+        "acme again",  # + acme
+        "nothing about either",
+    ]
+    import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(texts)])
+    Pipeline([FakeLang(), FakeBrandSentiment()]).run(ws.store)
+
+    def ids(q: str) -> list[str]:
+        return sorted(p.id.split(":")[1] for p in ws.search(q))
+
+    assert ids("toward:acme:positive") == ["0", "2"]
+    assert ids("toward:Acme:negative") == ["1"]
+    assert ids('toward:"blue bottle:negative"') == ["0"]
+    assert ids('toward:"Blue Bottle:positive" AND toward:acme:negative') == ["1"]
+    assert ws.count("toward:acme:neutral") == 0
+    assert ws.count("sentiment:neutral") == 4  # the overall label: another field
+    assert ws.count("NOT toward:acme:positive") == 2
+    # the same in memory, from the values a step stored toward each brand
+    q = parse("toward:acme:negative", ws.fields)
+    post = make_post("9", "x")
+    assert q.matches(PostView(post, extra={"brands": {"Acme": {"sentiment": "negative"}}}))
+    assert not q.matches(PostView(post, extra={"brands": {"Acme": {"sentiment": "positive"}}}))
+    assert not q.matches(PostView(post, extra={"sentiment": "negative"}))
+
+
+def test_toward_errors_name_the_brands_and_labels(ws: Workspace) -> None:
+    with pytest.raises(QueryError, match=r"no brand named 'acme'; brands: none yet"):
+        ws.count("toward:acme:negative")
+    ws.add_brand("Acme", "acme")
+    with pytest.raises(QueryError, match=r"no brand named 'rival'; brands: Acme"):
+        ws.count("toward:rival:negative")
+    with pytest.raises(QueryError, match="'angry' is not a sentiment label"):
+        ws.count("toward:acme:angry")
+    with pytest.raises(QueryError, match="expected a brand and a sentiment"):
+        ws.count("toward:acme")
+    # without the workspace's brands (a bare registry) any name parses
+    parse("toward:anyone:positive", workspace_fields())

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 #: Query fields computed by enrichment, which brand queries cannot use (``lang:`` may: before
 #: enrichment it reads the platform's declared language).
-BRAND_QUERY_REFUSED = frozenset({"sentiment", "emotion", "intent", "moment", "stage", "topic"})
+BRAND_QUERY_REFUSED = frozenset(
+    {"sentiment", "toward", "emotion", "intent", "moment", "stage", "topic"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +132,10 @@ class Workspace:
         store = Store.open(settings.database_url, on_connect=hooks)
         from socialloop.learn.fields import workspace_fields
 
-        return cls(settings, store, workspace_fields())
+        def brand_names() -> list[str]:
+            return [b.name for b in store.list_brands()]
+
+        return cls(settings, store, workspace_fields(brand_names))
 
     def close(self) -> None:
         self._pipeline = None

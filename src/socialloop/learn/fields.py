@@ -1,5 +1,6 @@
-"""Query-language filters over enrichment results: ``sentiment:``, and ``lang:`` on the
-detected language.
+"""Query-language filters over enrichment results: ``sentiment:``, ``emotion:``, ``intent:``,
+``moment:``, ``stage:``, ``topic:``, ``toward:BRAND:LABEL`` (the sentiment toward one brand),
+and ``lang:`` on the detected language.
 
 Each is a :class:`~socialloop.query.fields.FieldDef` (the same contract as the built-in
 fields): in memory it reads ``PostView.extra`` (the enrichment values of a post), in SQL the
@@ -10,14 +11,14 @@ posts and falls back to the platform-declared language for posts not yet enriche
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, case, func, select
 
 from socialloop.query.fields import BUILTIN_FIELDS, FieldDef, FieldRegistry, Predicate
 from socialloop.query.view import PostView
-from socialloop.store.schema import post_labels
+from socialloop.store.schema import brand_labels, brands, post_labels
 
 if TYPE_CHECKING:
     from socialloop.query.sql import SqlContext
@@ -140,10 +141,82 @@ def detected_lang_field() -> FieldDef:
     )
 
 
-def enrichment_fields() -> tuple[FieldDef, ...]:
+def toward_field(brand_names: Callable[[], Sequence[str]] | None = None) -> FieldDef:
+    """``toward:BRAND:LABEL``: the sentiment toward one brand (``brand_labels``, which the
+    sentiment step fills for each brand a post matches), e.g. ``toward:acme:negative`` or
+    ``toward:"Blue Bottle:positive"``; the brand by name, any case. ``brand_names``: the
+    workspace's brands, to refuse a name that is none of them (without it any name parses and
+    an unknown one matches nothing)."""
+
+    def split(value: str) -> tuple[str, str]:
+        brand, _, label = value.rpartition(":")
+        return brand, label
+
+    def normalize(raw: str) -> str:
+        brand, label = split(raw.strip())
+        brand, label = brand.strip().lower(), label.strip().lower()
+        if not brand or not label:
+            raise ValueError(
+                "expected a brand and a sentiment, e.g. toward:acme:negative "
+                '(quote a name with spaces: toward:"Blue Bottle:negative")'
+            )
+        if label not in SENTIMENTS:
+            raise ValueError(
+                f"{label!r} is not a sentiment label; use one of {', '.join(SENTIMENTS)}"
+            )
+        if brand_names is not None:
+            names = list(brand_names())
+            if brand not in {n.lower() for n in names}:
+                known = ", ".join(names) if names else "none yet (socialloop brand add)"
+                raise ValueError(f"no brand named {brand!r}; brands: {known}")
+        return f"{brand}:{label}"
+
+    def matcher(value: str) -> Predicate:
+        brand, label = split(value)
+
+        def match(view: PostView) -> bool:
+            per_brand = view.extra.get("brands")
+            if not isinstance(per_brand, dict):
+                return False
+            return any(
+                isinstance(v, dict) and name.lower() == brand and v.get("sentiment") == label
+                for name, v in per_brand.items()
+            )
+
+        return match
+
+    def sql(value: str, ctx: SqlContext) -> ColumnElement[bool]:
+        brand, label = split(value)
+        sub = (
+            select(brand_labels.c.post_pk)
+            .join(brands, brands.c.id == brand_labels.c.brand_id)
+            .where(
+                func.lower(brands.c.name) == brand,
+                brand_labels.c.field == "sentiment",
+                brand_labels.c.label == label,
+            )
+        )
+        return ctx.posts.c.pk.in_(sub)
+
+    return FieldDef(
+        "toward",
+        "the sentiment toward one brand (a comparison can be positive toward one and negative "
+        'toward another); toward:acme:negative, toward:"Blue Bottle:positive"',
+        "toward:acme:negative",
+        normalize,
+        matcher,
+        sql,
+    )
+
+
+def enrichment_fields(
+    brand_names: Callable[[], Sequence[str]] | None = None,
+) -> tuple[FieldDef, ...]:
+    """The enrichment filters (``brand_names``: the workspace's brands, for ``toward:``)."""
     return (
         detected_lang_field(),
         label_field("sentiment", SENTIMENTS, "overall sentiment: negative, neutral, positive"),
+        toward_field(brand_names),
         label_field(
             "emotion",
             EMOTIONS,
@@ -164,6 +237,7 @@ def enrichment_fields() -> tuple[FieldDef, ...]:
     )
 
 
-def workspace_fields() -> FieldRegistry:
-    """The fields a workspace's queries use: the built-in ones plus enrichment filters."""
-    return BUILTIN_FIELDS.extend(*enrichment_fields(), replace=True)
+def workspace_fields(brand_names: Callable[[], Sequence[str]] | None = None) -> FieldRegistry:
+    """The fields a workspace's queries use: the built-in ones plus enrichment filters
+    (``brand_names``: the workspace's brands, which ``toward:`` checks a name against)."""
+    return BUILTIN_FIELDS.extend(*enrichment_fields(brand_names), replace=True)

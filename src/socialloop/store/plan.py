@@ -211,8 +211,10 @@ def _unique_pks(sub: Select[Any]) -> bool:
     if getattr(table, "name", None) in ("posts_fts", "post_search"):
         return True
     selected = list(sub.selected_columns)
-    key = getattr(table, "primary_key", None)
-    if len(selected) != 1 or key is None or sub.whereclause is None:
+    if not isinstance(table, Table):  # a join: no single table's key to reason with
+        return False
+    key = table.primary_key
+    if len(selected) != 1 or sub.whereclause is None:
         return False
     fixed = {
         c.left.key
