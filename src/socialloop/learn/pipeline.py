@@ -290,7 +290,10 @@ class Pipeline:
         (:func:`socialloop.store.rows.row_codec`)."""
         with store.begin() as conn:
             stamp = datetime.now(UTC)
-            fresh: dict[int, StoredRow] = {}
+            # per post: each step's version, values and confidence (enrich_rows.StoredRow)
+            vers: dict[int, dict[str, str]] = {}
+            datas: dict[int, dict[str, Any]] = {}
+            confs: dict[int, dict[str, float]] = {}
             label_rows: list[tuple[Any, ...]] = []
             brand_rows: list[tuple[Any, ...]] = []
             vectors: list[tuple[Any, ...]] = []
@@ -311,14 +314,16 @@ class Pipeline:
                     brand_values = res.brand_values
                     if brand_values:
                         data = {**data, "brands": brand_values}
+                    try:
+                        vers[pk][name] = version
+                        datas[pk][name] = data
+                    except KeyError:
+                        vers[pk] = {name: version}
+                        datas[pk] = {name: data}
+                        confs[pk] = {}
                     score = res.confidence
-                    row = fresh.get(pk)
-                    if row is None:
-                        row = fresh[pk] = StoredRow({}, {}, {})
-                    row.versions[name] = version
-                    row.data[name] = data
                     if score is not None:
-                        row.confidence[name] = score
+                        confs[pk][name] = score
                     for f in fields:
                         v = values.get(f)
                         if v.__class__ is str:
@@ -340,6 +345,7 @@ class Pipeline:
                                     bscore if isinstance(bscore, int | float) else None,
                                 )
                             )
+            fresh = {pk: StoredRow(v, datas[pk], confs[pk]) for pk, v in vers.items()}
             enrich_rows.merge_results(conn, fresh, stamp)
             _write_rows(conn, "post_labels", label_rows)
             _write_rows(conn, "brand_labels", brand_rows)

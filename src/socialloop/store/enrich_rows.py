@@ -157,10 +157,15 @@ def merge_results(
     when = dt_out(stamp)
     old = stored_rows(conn, list(fresh))
     rows: list[tuple[Any, ...]] = []
+    encoded: dict[tuple[tuple[str, str], ...], Any] = {}  # the posts of a batch share versions
     for pk, new in fresh.items():
         was = old.get(pk)
         if was is None:
-            rows.append((pk, js_out(new.versions), js_out(new.data), js_out(new.confidence), when))
+            key = tuple(new.versions.items())
+            versions = encoded.get(key)
+            if versions is None:
+                versions = encoded[key] = js_out(new.versions)
+            rows.append((pk, versions, js_out(new.data), js_out(new.confidence), when))
             continue
         rows.append(
             (
