@@ -666,3 +666,20 @@ def test_enrichment_rows_merge_mark_stale_and_drop_on_the_server(team_url: str) 
     from tests._enrich_rows_check import check_enrich_rows
 
     check_enrich_rows(team_url)
+
+
+def test_sentiment_toward_a_brand_counts_alike(market: Market) -> None:
+    counts: list[dict[str, int]] = []
+    for root in (market.lite, market.pg):
+        with Workspace.open(root) as ws:
+            names = [b.name for b in ws.store.list_brands()]
+            counts.append(
+                {
+                    f"{name}:{label}": ws.count(f'toward:"{name}:{label}"')
+                    for name in names
+                    for label in ("negative", "neutral", "positive")
+                }
+            )
+    lite, pg = counts
+    assert pg == lite
+    assert len(lite) == 12 and sum(lite.values()) > 100
