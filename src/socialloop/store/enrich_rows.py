@@ -3,12 +3,13 @@ produced the post's stored result, the result's values and its confidence (three
 keyed by step name: ``versions``, ``data``, ``confidence``).
 
 One row per post rather than one per (post, step): a first enrichment writes a seventh of the
-rows (the step results of a post are merged before they are written), which took about 1.2 CPU
+rows (the step results of a post are merged before they are written), which took about 0.8 CPU
 seconds off every 100,000 posts (docs/benchmarks.md, "Eighth session"). Everything that reads
 or changes the table goes through here, on SQLite and PostgreSQL alike:
 
-- :func:`due` / :func:`has_any`: conditions on a post's stored versions, for queries;
-- :func:`stored_rows`: the stored maps of some posts;
+- :func:`done` / :func:`has_any`: conditions on a post's stored versions, for queries;
+- :func:`stored_rows`: the stored maps of some posts (:func:`step_results`: every stored
+  result, one per post and step, for inspection);
 - :func:`merge_results`: fresh step results merged into the stored rows (other steps' results
   kept), in the caller's transaction;
 - :func:`mark_stale`: steps' stored results marked to be redone (their version emptied);
