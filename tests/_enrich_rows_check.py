@@ -78,3 +78,49 @@ def check_enrich_rows(url: str) -> None:
         assert stored[b].versions == {"language": "3"}  # no sentiment: nothing marked
     finally:
         store.close()
+
+
+def check_concurrent_merges(url: str) -> None:
+    """Two writers merging into the same post at once (an `enrich` and a live listener's, or
+    a topic build): the second waits for the first (``enrich_rows.lock``) and keeps its
+    results, instead of writing back what it read before the first committed."""
+    import threading
+    import time
+
+    first, second = Store.open(url), Store.open(url)
+    try:
+        first.upsert_posts([make_post("1", "post one")])
+        with first.begin() as conn:
+            (pk,) = conn.execute(select(posts.c.pk)).scalars().all()
+        when = datetime(2026, 11, 23, 9, 0)
+        holding = threading.Event()
+        errors: list[BaseException] = []
+
+        def slow_writer() -> None:
+            try:
+                with first.begin() as conn:
+                    enrich_rows.lock(conn)
+                    enrich_rows.merge_results(
+                        conn, {pk: StoredRow({"sentiment": "6"}, {"sentiment": {}}, {})}, when
+                    )
+                    holding.set()
+                    time.sleep(0.5)  # written, not committed: the other writer starts
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=slow_writer)
+        thread.start()
+        assert holding.wait(10)
+        with second.begin() as conn:
+            enrich_rows.lock(conn)  # waits for the slow writer's commit
+            enrich_rows.merge_results(
+                conn, {pk: StoredRow({"topic": "1"}, {"topic": {"topic": "2"}}, {})}, when
+            )
+        thread.join()
+        assert not errors, errors
+        with first.begin() as conn:
+            stored = enrich_rows.stored_rows(conn, [pk])
+        assert stored[pk].versions == {"sentiment": "6", "topic": "1"}
+    finally:
+        first.close()
+        second.close()

@@ -10,3 +10,9 @@ from tests._enrich_rows_check import check_enrich_rows
 
 def test_merge_stale_drop_and_due_on_sqlite(tmp_path: Path) -> None:
     check_enrich_rows(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def test_concurrent_merges_keep_both_writers_results_on_sqlite(tmp_path: Path) -> None:
+    from tests._enrich_rows_check import check_concurrent_merges
+
+    check_concurrent_merges(f"sqlite:///{tmp_path / 'store.db'}")

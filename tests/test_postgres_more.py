@@ -683,3 +683,9 @@ def test_sentiment_toward_a_brand_counts_alike(market: Market) -> None:
     lite, pg = counts
     assert pg == lite
     assert len(lite) == 12 and sum(lite.values()) > 100
+
+
+def test_concurrent_merges_keep_both_writers_results_on_the_server(team_url: str) -> None:
+    from tests._enrich_rows_check import check_concurrent_merges
+
+    check_concurrent_merges(team_url)

@@ -289,6 +289,7 @@ class Pipeline:
         rows together), rows built as tuples holding what the driver binds
         (:func:`socialloop.store.rows.row_codec`)."""
         with store.begin() as conn:
+            enrich_rows.lock(conn)  # first: no other writer merges into these rows meanwhile
             stamp = datetime.now(UTC)
             # per post: each step's version, values and confidence (enrich_rows.StoredRow)
             vers: dict[int, dict[str, str]] = {}

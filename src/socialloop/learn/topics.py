@@ -34,7 +34,7 @@ from sqlalchemy import Connection, delete, func, select
 from socialloop.learn.base import Item, Result
 from socialloop.learn.embeddings import StaticEmbedder, default_embedder, vector_from_bytes
 from socialloop.store import Store
-from socialloop.store.enrich_rows import StoredRow, drop_step, merge_results
+from socialloop.store.enrich_rows import StoredRow, drop_step, lock, merge_results
 from socialloop.store.rows import do_nothing, upsert_rows
 from socialloop.store.schema import embeddings, post_labels, posts, topics
 from socialloop.textutil import tokens
@@ -358,6 +358,7 @@ def _store_build(
         j, s = next(assigned)
         rows.append((pk, str(j + 1), by_index[j].label, round(float(s), 6)))
     with store.begin() as conn:
+        lock(conn)  # first: the pipeline's writers merge into the same rows
         conn.execute(delete(topics))
         conn.execute(delete(post_labels).where(post_labels.c.field == STEP_NAME))
         drop_step(conn, STEP_NAME)

@@ -11,7 +11,7 @@ or changes the table goes through here, on SQLite and PostgreSQL alike:
 - :func:`stored_rows`: the stored maps of some posts (:func:`step_results`: every stored
   result, one per post and step, for inspection);
 - :func:`merge_results`: fresh step results merged into the stored rows (other steps' results
-  kept), in the caller's transaction;
+  kept), in the caller's transaction, which :func:`lock` opened;
 - :func:`mark_stale`: steps' stored results marked to be redone (their version emptied);
 - :func:`drop_step`: one step's results removed from every row (a topic rebuild).
 """
@@ -39,11 +39,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from socialloop.store.rows import chunks, row_codec, upsert_rows
+from socialloop.store.rows import chunks, one_writer, row_codec, upsert_rows
 from socialloop.store.schema import enrichments
 
 #: The version a stored result gets when it must be redone (no step has it).
 STALE_VERSION = ""
+
+#: The PostgreSQL advisory lock that makes the writers merging results run one at a time.
+LOCK_KEY = 0x534C_0003
 
 _KEYS = ("post_pk", "versions", "data", "confidence", "updated_at")
 
@@ -77,8 +80,11 @@ def has_any(pk: ColumnElement[Any], steps: Sequence[str]) -> ColumnElement[bool]
     )
 
 
-def stored_rows(conn: Connection, pks: Sequence[int]) -> dict[int, StoredRow]:
-    """The stored row of each of ``pks`` that has one."""
+def stored_rows(
+    conn: Connection, pks: Sequence[int], *, for_update: bool = False
+) -> dict[int, StoredRow]:
+    """The stored row of each of ``pks`` that has one (``for_update``: locked until the
+    transaction ends, on PostgreSQL; SQLite's write lock covers the whole database)."""
     out: dict[int, StoredRow] = {}
     if conn.dialect.name == "sqlite":
         # the driver's own query and orjson: this runs twice per pipeline batch, and a built
@@ -100,6 +106,8 @@ def stored_rows(conn: Connection, pks: Sequence[int]) -> dict[int, StoredRow]:
         enrichments.c.data,
         enrichments.c.confidence,
     ).where(enrichments.c.post_pk.in_(bindparam("pks", expanding=True)))
+    if for_update:
+        stmt = stmt.with_for_update()
     for chunk in chunks(pks):
         for pk, versions, data, conf in conn.execute(stmt, {"pks": list(chunk)}):
             out[pk] = StoredRow(versions or {}, data or {}, conf or {})
@@ -144,6 +152,19 @@ def stored_rows_all(conn: Connection) -> dict[int, StoredRow]:
     }
 
 
+def lock(conn: Connection) -> None:
+    """Begin a transaction that merges results (:func:`merge_results`) by taking the lock that
+    keeps two such writers from reading the same rows before either writes them back (the
+    second would overwrite the first's results): on SQLite the database's write lock (taken
+    now, so the rows are read after any other writer committed), on PostgreSQL the advisory
+    lock :data:`LOCK_KEY`. Call it first in the transaction."""
+    if conn.dialect.name == "sqlite":
+        # a write statement that changes nothing: it opens the write transaction
+        conn.exec_driver_sql("UPDATE enrichments SET post_pk = post_pk WHERE 0")
+    else:
+        one_writer(conn, LOCK_KEY)
+
+
 def merge_results(
     conn: Connection,
     fresh: Mapping[int, StoredRow],
@@ -151,12 +172,13 @@ def merge_results(
 ) -> None:
     """Write each post's fresh step results (``fresh``: pk -> the steps just run) over what
     is stored for it: the other steps' stored results stay. Read and written in the caller's
-    transaction, so a concurrent writer's change to a row is not lost."""
+    transaction, begun with :func:`lock`; on PostgreSQL the rows read are locked too, so a
+    concurrent :func:`mark_stale` applies after this write instead of being overwritten."""
     if not fresh:
         return
     dt_out, js_out = row_codec(conn)
     when = dt_out(stamp)
-    old = stored_rows(conn, list(fresh))
+    old = stored_rows(conn, list(fresh), for_update=True)
     rows: list[tuple[Any, ...]] = []
     encoded: dict[tuple[tuple[str, str], ...], Any] = {}  # the posts of a batch share versions
     for pk, new in fresh.items():
@@ -230,12 +252,14 @@ def drop_step(conn: Connection, step: str) -> None:
 
 
 __all__ = [
+    "LOCK_KEY",
     "STALE_VERSION",
     "StepResult",
     "StoredRow",
     "done",
     "drop_step",
     "has_any",
+    "lock",
     "mark_stale",
     "merge_results",
     "step_results",
