@@ -103,3 +103,28 @@ def test_real_peerindex_pairs_reach_the_target() -> None:
     assert result["accuracy"] >= 0.75
     tuned = tune_weights(path, grid=(0.2, 0.4))
     assert tuned["rest_auc"] >= 0.84
+
+
+def test_influence_json_has_the_keys_every_eval_prints(tmp_path: Path) -> None:
+    # a formula that ranks some pairs the wrong way round: the pair choice scored as a
+    # binary task, "1" = side A more influential
+    path = write_pairs(tmp_path / "pairs.csv", n=40, seed=3)
+    lines = path.read_text().splitlines()
+    flipped = [lines[0]] + [
+        ("0" if row[0] == "1" else "1") + row[1:] if i % 4 == 0 else row
+        for i, row in enumerate(lines[1:])
+    ]
+    path.write_text("\n".join(flipped) + "\n")
+    res = CliRunner().invoke(cli, ["eval", "influence", "--data", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = orjson.loads(res.output)
+    for key in ("task", "n", "accuracy", "macro_recall", "macro_f1", "f1", "per_class",
+                "posts_per_s", "auc"):  # fmt: skip
+        assert key in doc, key
+    assert doc["task"] == "influence" and doc["n"] == 40
+    assert doc["accuracy"] == pytest.approx(30 / 40)  # every fourth pair's choice flipped
+    assert set(doc["per_class"]) == {"0", "1"}
+    support = doc["per_class"]["0"]["support"] + doc["per_class"]["1"]["support"]
+    assert support == 40
+    assert doc["f1"] == doc["per_class"]["1"]["f1"]
+    assert 0.0 < doc["macro_f1"] < 1.0 and doc["posts_per_s"] > 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from sklearn.metrics import roc_auc_score
 from socialloop.errors import InvalidValue
 from socialloop.graph.build import FloatArray, IntArray
 from socialloop.graph.influence import WEIGHTS, combine
+from socialloop.learn.metrics import classification_metrics
 
 MAPPING: dict[str, str] = {
     "authority": "listed_count",
@@ -107,15 +109,23 @@ def metrics(choice: IntArray, score_a: FloatArray, score_b: FloatArray) -> dict[
 
 
 def evaluate_influence(path: Path, weights: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """AUC, accuracy and n of the influence score on the pairs in ``path``."""
+    """AUC of the influence score on the pairs in ``path``, with the keys every ``eval``
+    prints (``classification_metrics`` of the choice "A is more influential than B", class
+    ``1``, against ``0``; ``posts_per_s``: pairs scored per second) and the formula used."""
     pairs = read_pairs(path)
+    started = time.perf_counter()
     sa, sb = score_pairs(pairs, weights)
+    elapsed = time.perf_counter() - started
     used = dict(weights or WEIGHTS)
+    gold = [str(int(c)) for c in pairs.choice]
+    predicted = ["1" if d > 0 else "0" for d in (sa - sb).tolist()]
+    scores = classification_metrics(gold, predicted, ("0", "1"), positive="1")
     return {
         "task": "influence",
         "data": str(path),
-        "n": len(pairs.choice),
+        **scores,
         **metrics(pairs.choice, sa, sb),
+        "posts_per_s": len(gold) / elapsed if elapsed > 0 else float("inf"),
         "mapping": dict(MAPPING),
         "weights": {c: used[c] for c in MAPPING},
     }
