@@ -63,9 +63,15 @@ def check_enrich_rows(url: str) -> None:
             ).scalar_one()
             assert n_any == 1
 
-            enrich_rows.mark_stale(conn, ["sentiment"])
+            enrich_rows.mark_stale(conn, ["sentiment", "intent"])
             assert due({"sentiment": "6"}) == [a, b, c]
             assert due({"language": "3"}) == [c]  # other steps untouched
+            n_any = conn.execute(
+                select(func.count())
+                .select_from(posts)
+                .where(enrich_rows.has_any(posts.c.pk, ["intent"]))
+            ).scalar_one()
+            assert n_any == 0  # a step no row had a result of is not made up
             enrich_rows.drop_step(conn, "topic")
             stored = enrich_rows.stored_rows(conn, [a, b, c])
         assert set(stored) == {a, b}
@@ -76,8 +82,28 @@ def check_enrich_rows(url: str) -> None:
         }
         assert stored[a].confidence == {"language": 0.9, "sentiment": 0.7}
         assert stored[b].versions == {"language": "3"}  # no sentiment: nothing marked
+        _check_big_merges(store, when)
     finally:
         store.close()
+
+
+def _check_big_merges(store: Store, when: datetime) -> None:
+    """Batches big enough for PostgreSQL's COPY path: a second step's pass merges over the
+    rows the first wrote (ON CONFLICT DO UPDATE from the staging table), keeping them."""
+    store.upsert_posts([make_post(f"b{n}", f"big {n}") for n in range(100)])
+    with store.begin() as conn:
+        big = [r[0] for r in conn.execute(select(posts.c.pk).where(posts.c.id.like("%:b%")))]
+    assert len(big) == 100
+    for step, value in (("language", {"lang": "en"}), ("sentiment", {"sentiment": "neutral"})):
+        with store.begin() as conn:
+            enrich_rows.lock(conn)
+            fresh = {pk: StoredRow({step: "1"}, {step: value}, {step: 0.5}) for pk in big}
+            enrich_rows.merge_results(conn, fresh, when)
+    with store.begin() as conn:
+        stored = enrich_rows.stored_rows(conn, big)
+    assert len(stored) == 100
+    assert all(r.versions == {"language": "1", "sentiment": "1"} for r in stored.values())
+    assert all(r.confidence == {"language": 0.5, "sentiment": 0.5} for r in stored.values())
 
 
 def check_concurrent_merges(url: str) -> None:

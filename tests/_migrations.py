@@ -38,6 +38,18 @@ def _expected() -> list[StepResult]:
     ]
 
 
+#: The constraint names PostgreSQL gives a table created as ``enrichments``.
+_NAMES = {"enrichments_pkey", "enrichments_post_pk_fkey"}
+
+
+def _constraint_names(conn: Any) -> set[str] | None:
+    """The names of the ``enrichments`` constraints on PostgreSQL (None elsewhere)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    sql = "SELECT conname FROM pg_constraint WHERE conrelid = 'enrichments'::regclass"
+    return {r[0] for r in conn.execute(text(sql))}
+
+
 def check_enrichments_upgrade(url: str) -> None:
     from alembic import command
 
@@ -72,6 +84,7 @@ def check_enrichments_upgrade(url: str) -> None:
         ] == sorted(_expected(), key=lambda r: (r.post_pk, r.step))
         with store.begin() as conn:
             rows: list[Any] = conn.execute(text("SELECT count(*) FROM enrichments")).all()
+            assert _constraint_names(conn) in (None, _NAMES)
         assert rows[0][0] == 2  # one row per enriched post; post 3 has none
     finally:
         store.close()
@@ -83,6 +96,7 @@ def check_enrichments_upgrade(url: str) -> None:
         back = conn.execute(
             text("SELECT post_pk, step, version, data, confidence FROM enrichments")
         ).all()
+        assert _constraint_names(conn) in (None, _NAMES)
     engine.dispose()
     import json
 

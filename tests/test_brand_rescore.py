@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from socialloop.cli.main import cli
@@ -161,3 +162,72 @@ def test_a_brand_added_while_an_enrichment_runs_is_scored_by_the_next(ws: Worksp
     assert ws.store.brand_unscored(latte) == 0
     # nothing changed during that run: nothing is marked again
     assert pipeline.pending(ws.store, sentiment) == 0
+
+
+def test_a_brand_added_while_an_enrichment_runs_that_is_interrupted(ws: Workspace) -> None:
+    # the run is stopped (Ctrl-C) after writing batches that considered no brand: the posts
+    # they overwrote the brand's stale marks on are marked again all the same
+    texts = [f"latte number {i} was wonderful" for i in range(6)]
+    import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(texts)])
+    pipeline = Pipeline([LanguageEnricher(), SentimentEnricher()])
+    calls: list[str] = []
+
+    def add_then_stop(step: str, done: int, total: int) -> None:
+        calls.append(step)
+        if len(calls) == 1:
+            ws.add_brand("Latte", "latte")
+        if len(calls) == 5:  # the third batch written
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(ws.store, batch_size=2, progress=add_then_stop)
+    latte = ws.store.get_brand("Latte")
+    assert latte.id is not None
+    _, sentiment = pipeline.steps
+    assert pipeline.pending(ws.store, sentiment) == 6  # every post: none scored toward it
+    report = pipeline.run(ws.store)
+    assert {s.name: s.processed for s in report.steps} == {"language": 0, "sentiment": 6}
+    assert ws.store.brand_unscored(latte.id) == 0
+
+
+def test_a_brand_renamed_while_an_enrichment_runs_is_scored_by_its_new_name(
+    ws: Workspace,
+) -> None:
+    # the batches written after the rename were scored toward the old name: they get no
+    # label toward the brand, and the next enrichment scores every post toward the new one
+    texts = [f"the mocha was awful and cold, but latte number {i} was wonderful" for i in range(6)]
+    import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(texts)])
+    brand, matched = ws.add_brand("Latte", "latte OR mocha")
+    assert matched == 6 and brand.id is not None
+    pipeline = Pipeline([LanguageEnricher(), SentimentEnricher()])
+    renamed: list[bool] = []
+
+    def rename_once(step: str, done: int, total: int) -> None:
+        if not renamed:
+            ws.edit_brand("Latte", new_name="Mocha")
+            renamed.append(True)
+
+    pipeline.run(ws.store, batch_size=2, progress=rename_once)
+    assert _scored(ws, brand.id) == 0 and ws.store.brand_unscored(brand.id) == 6
+    report = pipeline.run(ws.store)
+    assert {s.name: s.processed for s in report.steps} == {"language": 0, "sentiment": 6}
+    assert ws.store.brand_label_counts("sentiment")[brand.id] == {"negative": 6}  # the mocha
+
+
+def test_a_brand_removed_while_workers_enrich(ws: Workspace) -> None:
+    # with --workers, batches are read ahead of their writes: those read while the brand
+    # existed are written after `brand remove`, without labels toward the removed brand
+    texts = [f"latte {i} was wonderful" for i in range(6)]
+    import_posts(ws, [make_post(str(i), t, when=T0) for i, t in enumerate(texts)])
+    ws.add_brand("Latte", "latte")
+    pipeline = Pipeline([LanguageEnricher(), SentimentEnricher()])
+    removed: list[bool] = []
+
+    def remove_once(step: str, done: int, total: int) -> None:
+        if not removed:
+            ws.remove_brand("Latte")
+            removed.append(True)
+
+    report = pipeline.run(ws.store, batch_size=1, workers=2, progress=remove_once)
+    assert {s.name: s.processed for s in report.steps} == {"language": 6, "sentiment": 6}
+    assert ws.store.brand_label_counts("sentiment") == {}

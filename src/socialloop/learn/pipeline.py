@@ -10,6 +10,7 @@ import os
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, select
 
+from socialloop.errors import SocialloopError
 from socialloop.learn.base import PER_BRAND_STEPS, Enricher
 from socialloop.learn.batch_run import (
     Batch,
@@ -31,10 +33,11 @@ from socialloop.learn.batch_run import (
 from socialloop.runtime import quiet_gc
 from socialloop.store import Store, enrich_rows
 from socialloop.store.enrich_rows import StoredRow
-from socialloop.store.rows import do_nothing, upsert_rows
+from socialloop.store.rows import as_utc, do_nothing, upsert_rows
 from socialloop.store.schema import (
     authors,
     brand_labels,
+    brands,
     embeddings,
     post_brands,
     post_labels,
@@ -163,7 +166,7 @@ class Pipeline:
         versions = {s.name: s.version for s in self.steps}
 
         def finish(done: Done) -> None:
-            self._write(store, done, produces, versions, brand_ids)
+            self._write(store, done, produces, versions, brands_before)
             for name, pks, _res in done.results:
                 by_name[name].processed += len(pks)
                 by_name[name].seconds += done.seconds.get(name, 0.0)
@@ -195,13 +198,21 @@ class Pipeline:
         try:
             with quiet_gc():
                 self._loop(store, since, batch_size, brand_names, pool, workers, finish)
+        except BaseException:
+            # an interrupted or failed run wrote its earlier batches, which may have
+            # overwritten a brand's stale marks too (the original error is the one raised)
+            with suppress(SocialloopError):
+                self._rescore_changed_brands(store, brands_before)
+            raise
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         self._rescore_changed_brands(store, brands_before)
         return report
 
-    def _rescore_changed_brands(self, store: Store, before: dict[int, tuple[str, Any]]) -> None:
+    def _rescore_changed_brands(
+        self, store: Store, before: dict[int, tuple[str, datetime | None]]
+    ) -> None:
         """Brands added or changed while this run went on (``brand add`` / ``edit`` in another
         process) marked their posts' per-brand results stale, and this run's writes, made
         without those brands, overwrote the marks: mark them again, so the next enrichment
@@ -283,13 +294,15 @@ class Pipeline:
         done: Done,
         produces: dict[str, tuple[str, ...]],
         versions: dict[str, str],
-        brand_ids: dict[str, int],
+        brands_before: dict[int, tuple[str, datetime | None]],
     ) -> None:
         """All results of one batch in one transaction: one write per table (every step's
         rows together), rows built as tuples holding what the driver binds
-        (:func:`socialloop.store.rows.row_codec`)."""
+        (:func:`socialloop.store.rows.row_codec`). Labels go only toward the brands the run
+        began with that are unchanged (:func:`_unchanged_brands`)."""
         with store.begin() as conn:
             enrich_rows.lock(conn)  # first: no other writer merges into these rows meanwhile
+            brand_ids = _unchanged_brands(conn, brands_before)
             stamp = datetime.now(UTC)
             # per post: each step's version, values and confidence (enrich_rows.StoredRow)
             vers: dict[int, dict[str, str]] = {}
@@ -351,6 +364,21 @@ class Pipeline:
             _write_rows(conn, "post_labels", label_rows)
             _write_rows(conn, "brand_labels", brand_rows)
             _write_rows(conn, "embeddings", vectors)
+
+
+def _unchanged_brands(
+    conn: Connection, before: dict[int, tuple[str, datetime | None]]
+) -> dict[str, int]:
+    """Name -> id of the brands in ``before`` (the run's start: id -> (name, updated_at)) that
+    are unchanged now. A brand edited or removed since gets no labels from results computed
+    without the change (a renamed brand's would be toward its old name; a removed one's would
+    break the write); its matched posts stay unscored, and the run marks them to be scored
+    again when it ends (:meth:`Pipeline._rescore_changed_brands`)."""
+    if not before:
+        return {}
+    rows = conn.execute(select(brands.c.id, brands.c.name, brands.c.updated_at))
+    now = {bid: (name, as_utc(at)) for bid, name, at in rows}
+    return {name: bid for bid, (name, at) in before.items() if now.get(bid) == (name, at)}
 
 
 def _label_rows(

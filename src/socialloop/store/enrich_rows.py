@@ -227,15 +227,14 @@ def _without(conn: Connection, column: Any, key: str) -> Any:
 
 def mark_stale(conn: Connection, steps: Sequence[str], *where: ColumnElement[bool]) -> None:
     """Mark the stored results of ``steps`` on the rows matching ``where`` as to be redone:
-    their version becomes :data:`STALE_VERSION` (their values stay until the step runs)."""
-    if not steps:
-        return
-    patch = {s: STALE_VERSION for s in steps}
-    conn.execute(
-        update(enrichments)
-        .where(or_(*[version_of(s).is_not(None) for s in steps]), *where)
-        .values(versions=_patched(conn, enrichments.c.versions, patch))
-    )
+    their version becomes :data:`STALE_VERSION` (their values stay until the step runs). A
+    row gets no version for a step it holds no result of."""
+    for step in dict.fromkeys(steps):  # one statement per step: only the rows that have it
+        conn.execute(
+            update(enrichments)
+            .where(version_of(step).is_not(None), *where)
+            .values(versions=_patched(conn, enrichments.c.versions, {step: STALE_VERSION}))
+        )
 
 
 def drop_step(conn: Connection, step: str) -> None:

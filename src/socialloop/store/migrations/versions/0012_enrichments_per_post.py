@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.execute(fold)
     op.drop_table("enrichments")
     op.rename_table("enrichments_new", "enrichments")
+    _rename_constraints("enrichments_new")
 
 
 def downgrade() -> None:
@@ -90,3 +91,15 @@ def downgrade() -> None:
     op.execute(unfold)
     op.drop_table("enrichments")
     op.rename_table("enrichments_old", "enrichments")
+    _rename_constraints("enrichments_old")
+
+
+def _rename_constraints(built_as: str) -> None:
+    """PostgreSQL: the renamed table's key constraints (and the key's index) get the names a
+    table created as ``enrichments`` has, instead of keeping those of ``built_as``."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for suffix in ("pkey", "post_pk_fkey"):
+        op.execute(
+            f"ALTER TABLE enrichments RENAME CONSTRAINT {built_as}_{suffix} TO enrichments_{suffix}"
+        )
