@@ -252,3 +252,20 @@ def test_upgrade_folds_enrichments_into_one_row_per_post(tmp_path: Path) -> None
     from tests._migrations import check_enrichments_upgrade
 
     check_enrichments_upgrade(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def test_brand_names_match_in_any_case_beyond_ascii(tmp_path: Path) -> None:
+    # SQLite's own lower() folds ASCII only: "Éclair" was stored, then not found by name
+    from socialloop.errors import AlreadyExists
+    from socialloop.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    brand, _ = ws.add_brand("Éclair", "eclair")
+    assert brand.name == "Éclair" and brand.id is not None
+    assert ws.store.get_brand("éclair").id == ws.store.get_brand("ÉCLAIR").id == brand.id
+    with pytest.raises(AlreadyExists):
+        ws.add_brand("éCLAIR", "other")
+    ws.add_brand("Ärzteblatt", "aerzte")
+    assert ws.store.get_brand("ärzteblatt").name == "Ärzteblatt"
+    assert ws.count("toward:éclair:positive") == 0  # the name parses and compiles
+    ws.close()

@@ -30,6 +30,16 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
+def _lower(value: Any) -> Any:
+    """SQL ``lower()`` for SQLite connections: text lower-cased as Python does (every
+    letter, not ASCII only); other values as SQLite's own lower() gives them."""
+    if isinstance(value, str):
+        return value.lower()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").lower()
+    return value
+
+
 def make_engine(url: str, *, on_connect: list[ConnectHook] | None = None) -> Engine:
     """An engine for ``url``; ``on_connect`` hooks receive each new DBAPI connection."""
     try:
@@ -50,6 +60,10 @@ def make_engine(url: str, *, on_connect: list[ConnectHook] | None = None) -> Eng
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA cache_size=-65536")
             cur.close()
+            # SQLite's own lower() folds ASCII letters only: "Éclair" stayed "Éclair", so a
+            # brand named so was not found by name; Python's folds every letter, as
+            # PostgreSQL's lower() does in a UTF-8 database
+            dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
             for hook in hooks:
                 hook(dbapi_conn)
 
