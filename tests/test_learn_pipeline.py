@@ -360,3 +360,22 @@ def test_the_default_steps_give_the_same_results_in_worker_processes(tmp_path: P
     # sent to the workers share their (empty) feature cache there, hashes and embeddings too
     assert [e for e in enr1 if e[1] != "language"] == [e for e in enr2 if e[1] != "language"]
     assert labels1 == labels2
+
+
+class NumpyConfidence:
+    """A step (a plugin, say) whose confidences are numpy floats."""
+
+    name, version, requires, produces = "npconf", "1", (), ("tone",)
+
+    def enrich(self, batch: Sequence[Item]) -> list[Result]:
+        import numpy as np
+
+        return [Result({"tone": "calm"}, np.float64(0.25)) for _ in batch]
+
+
+def test_numpy_confidences_are_stored_as_numbers(ws: Workspace) -> None:
+    seed(ws, 4)
+    Pipeline([NumpyConfidence()]).run(ws.store)
+    with ws.store.begin() as conn:
+        got = {(r.step, r.confidence) for r in step_results(conn)}
+    assert got == {("npconf", 0.25)}

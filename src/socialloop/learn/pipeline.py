@@ -337,7 +337,7 @@ class Pipeline:
                         confs[pk] = {}
                     score = res.confidence
                     if score is not None:
-                        confs[pk][name] = score
+                        confs[pk][name] = float(score)  # a step may give numpy floats
                     for f in fields:
                         v = values.get(f)
                         if v.__class__ is str:
