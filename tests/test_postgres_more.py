@@ -656,18 +656,6 @@ def test_triage_runs_at_once_add_each_item_once(tmp_path: Path, team_url: str) -
         assert len(added) == 120
 
 
-def test_enrichments_are_folded_to_one_row_per_post_on_the_server(team_url: str) -> None:
-    from tests._migrations import check_enrichments_upgrade
-
-    check_enrichments_upgrade(team_url)
-
-
-def test_enrichment_rows_merge_mark_stale_and_drop_on_the_server(team_url: str) -> None:
-    from tests._enrich_rows_check import check_enrich_rows
-
-    check_enrich_rows(team_url)
-
-
 def test_sentiment_toward_a_brand_counts_alike(market: Market) -> None:
     counts: list[dict[str, int]] = []
     for root in (market.lite, market.pg):
@@ -683,9 +671,3 @@ def test_sentiment_toward_a_brand_counts_alike(market: Market) -> None:
     lite, pg = counts
     assert pg == lite
     assert len(lite) == 12 and sum(lite.values()) > 100
-
-
-def test_concurrent_merges_keep_both_writers_results_on_the_server(team_url: str) -> None:
-    from tests._enrich_rows_check import check_concurrent_merges
-
-    check_concurrent_merges(team_url)
