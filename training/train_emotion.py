@@ -1,6 +1,7 @@
 """Train the emotion model (socialloop/learn/models/emotion.npz) from ../shared/data.
 
     python training/train_emotion.py --data ../shared/data [--seed 13] [--report out.json]
+        [--pseudo build/distill/emotion_teacher.npz]
 
 Training data (train splits only; validation splits tune the thresholds and make the report):
 
@@ -14,6 +15,14 @@ Training data (train splits only; validation splits tune the thresholds and make
   but optimism. 10% of lines (by md5 of the text, as in train_sentiment.py) are held out for dev.
 * A few dozen short emotion phrases written for this script (en, es, fi, fr, de, it, pt; not
   from any data set) so that the obvious cases work in languages without emotion data.
+* With ``--pseudo build/distill/emotion_teacher.npz`` (written by ``distill_emotion.py``):
+  unlabelled English tweets (the train splits of the other TweetEval tasks) labelled by the
+  accurate-mode transformer (distillation). Hard labels (default): the teacher's arg-max among
+  anger, joy, optimism and sadness, kept when its probability is at least ``--pseudo-min``
+  (0.5); ``--pseudo-soft`` instead adds one row per label the teacher gives at least 0.1 of
+  the four-way normalised probability, weighted by it. The rows annotate ``--pseudo-heads``
+  only (default: optimism; all four cost XED and GoEmotions points), with weight
+  ``--pseudo-weight`` (0.1).
 
 Each emotion is a binary logistic regression (SGD, log loss) trained on the rows whose source
 annotates it, with class-balanced sample weights. Thresholds: per emotion, the one maximising
@@ -26,6 +35,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -155,6 +165,7 @@ class Split:
     m: list[list[int]] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     langs: list[str | None] = field(default_factory=list)
+    pseudo: list[int] = field(default_factory=list)  # 1: a teacher-labelled row
 
     def add(
         self,
@@ -163,12 +174,14 @@ class Split:
         heads: Sequence[str],
         weight: float = 1.0,
         lang: str | None = None,
+        pseudo: int = 0,
     ) -> None:
         self.texts.append(text)
         self.y.append([int(label in labels) for label in LABELS])
         self.m.append([int(label in heads) for label in LABELS])
         self.weights.append(weight)
         self.langs.append(lang)
+        self.pseudo.append(pseudo)
 
     def arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         return np.array(self.y, dtype=np.int64).reshape(-1, K), np.array(
@@ -239,6 +252,42 @@ def load(data: Path, weights: dict[str, float]) -> tuple[Split, dict[str, Split]
             for phrase in phrases:
                 train.add(phrase, {label}, (label,), weights.get("seeds", 1.0), lang)
     return train, val
+
+
+def add_pseudo(
+    split: Split,
+    data: Path,
+    cache: Path,
+    weight: float,
+    min_prob: float,
+    soft: bool,
+    heads: Sequence[str] = TWEETEVAL_LABELS,
+) -> int:
+    """Add the teacher-labelled pool tweets to ``split`` (see the module docstring); returns
+    the number of rows added."""
+    from distill_emotion import load_cache, load_pool, text_key
+
+    rows, teacher_heads = load_cache(cache)
+    if not rows:
+        raise SystemExit(f"{cache} is missing or empty: run training/distill_emotion.py first")
+    cols = [teacher_heads.index(label) for label in TWEETEVAL_LABELS]
+    added = 0
+    # the pool before its language filter; the cache holds the English texts only
+    for text in load_pool(data, english=False):
+        row = rows.get(text_key(text))
+        if row is None:
+            continue
+        p = row[cols]
+        if soft:
+            q = p / max(float(p.sum()), 1e-9)
+            for j in np.flatnonzero(q >= 0.1):
+                split.add(text, {TWEETEVAL_LABELS[j]}, heads, weight * float(q[j]), "en", 1)
+                added += 1
+        elif p.max() >= min_prob:
+            label = TWEETEVAL_LABELS[int(p.argmax())]
+            split.add(text, {label}, heads, weight, "en", 1)
+            added += 1
+    return added
 
 
 def train(
@@ -412,6 +461,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="weight of the English lexicon features (VADER's lexicon; 0: none)",
     )
+    ap.add_argument("--pseudo", type=Path, help="teacher cache from distill_emotion.py")
+    ap.add_argument("--pseudo-weight", type=float, default=0.1, help="weight of a pseudo row")
+    ap.add_argument(
+        "--pseudo-min", type=float, default=0.5, help="least teacher probability (hard labels)"
+    )
+    ap.add_argument("--pseudo-soft", action="store_true", help="soft (weighted) pseudo labels")
+    ap.add_argument(
+        "--pseudo-heads",
+        default="optimism",
+        help="the heads the pseudo rows train, comma-separated (among the TweetEval four)",
+    )
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--report", type=Path, help="write the metrics as JSON here")
     args = ap.parse_args(argv)
@@ -420,12 +480,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = HashingConfig(bits=args.bits, char_min=lo, char_max=hi, word_ngrams=args.words)
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.weights.split(",") if kv)}
     train_split, val = load(args.data, weights)
+    if args.pseudo:
+        added = add_pseudo(
+            train_split,
+            args.data,
+            args.pseudo,
+            args.pseudo_weight,
+            args.pseudo_min,
+            args.pseudo_soft,
+            tuple(args.pseudo_heads.split(",")),
+        )
+        print(f"{added} pseudo-labelled rows", flush=True)
     print(f"training on {len(train_split.texts)} texts", flush=True)
     dense_langs = dense_languages(args.dense_langs)
     model, meta = train(
-        train_split, cfg, args.alpha, args.seed, args.dense_scale, dense_langs, args.lexicon_scale
+        train_split,
+        cfg,
+        args.alpha,
+        args.seed,
+        args.dense_scale,
+        dense_langs,
+        args.lexicon_scale,
     )
-    out = args.out if not args.no_save else Path("/tmp/emotion_candidate.npz")
+    if args.pseudo:
+        meta["pseudo"] = {
+            "rows": added,
+            "weight": args.pseudo_weight,
+            "min_prob": None if args.pseudo_soft else args.pseudo_min,
+            "soft": args.pseudo_soft,
+            "heads": args.pseudo_heads,
+        }
+    out = args.out if not args.no_save else Path(f"/tmp/emotion_candidate_{os.getpid()}.npz")
     model.save(out)
     step = EmotionEnricher(out)
     meta["thresholds"] = tune_thresholds(step, val)

@@ -95,7 +95,7 @@ class EmotionEnricher:
     """LEARN step "emotion": the top emotion (or "none") and every emotion over its threshold."""
 
     name = "emotion"
-    version = "2"  # 2: every post also weighs its static embedding
+    version = "3"  # 2: every post also weighs its static embedding; 3: distilled optimism
     requires: tuple[str, ...] = ("lang",)
     produces: tuple[str, ...] = ("emotion", "emotions")
 
