@@ -28,6 +28,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Connection,
+    Select,
     bindparam,
     cast,
     exists,
@@ -100,12 +101,7 @@ def stored_rows(
             for pk, versions, data, conf in rows:
                 out[pk] = StoredRow(loads(versions), loads(data), loads(conf))
         return out
-    stmt = select(
-        enrichments.c.post_pk,
-        enrichments.c.versions,
-        enrichments.c.data,
-        enrichments.c.confidence,
-    ).where(enrichments.c.post_pk.in_(bindparam("pks", expanding=True)))
+    stmt = _select_rows().where(enrichments.c.post_pk.in_(bindparam("pks", expanding=True)))
     if for_update:
         stmt = stmt.with_for_update()
     for chunk in chunks(pks):
@@ -128,28 +124,20 @@ class StepResult:
 def step_results(conn: Connection) -> list[StepResult]:
     """Every stored step result, by post then step (for inspection and tests)."""
     out: list[StepResult] = []
-    for pk, row in sorted(stored_rows_all(conn).items()):
-        for step in sorted(row.versions):
+    for pk, versions, data, conf in conn.execute(_select_rows().order_by(enrichments.c.post_pk)):
+        for step in sorted(versions or {}):
             out.append(
                 StepResult(
-                    pk, step, row.versions[step], row.data.get(step) or {}, row.confidence.get(step)
+                    pk, step, versions[step], (data or {}).get(step) or {}, (conf or {}).get(step)
                 )
             )
     return out
 
 
-def stored_rows_all(conn: Connection) -> dict[int, StoredRow]:
-    """The stored row of every post that has one."""
-    cols = (
-        enrichments.c.post_pk,
-        enrichments.c.versions,
-        enrichments.c.data,
-        enrichments.c.confidence,
-    )
-    return {
-        pk: StoredRow(versions or {}, data or {}, conf or {})
-        for pk, versions, data, conf in conn.execute(select(*cols))
-    }
+def _select_rows() -> Select[Any]:
+    """The table's rows: pk and the three step maps."""
+    c = enrichments.c
+    return select(c.post_pk, c.versions, c.data, c.confidence)
 
 
 def lock(conn: Connection) -> None:
@@ -263,6 +251,5 @@ __all__ = [
     "merge_results",
     "step_results",
     "stored_rows",
-    "stored_rows_all",
     "version_of",
 ]
